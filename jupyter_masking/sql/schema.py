@@ -15,10 +15,19 @@ identifiers per dialect.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.schema import MappingSchema
+
+T = TypeVar("T")
+
+# Dialects whose identifiers the analyzer compares case-insensitively, beyond what sqlglot
+# says: MySQL/MariaDB column names never depend on case, and table names depend on the
+# server's lower_case_table_names, so we treat both case-insensitively.
+CASE_INSENSITIVE_DIALECTS = frozenset({"mysql"})
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,10 @@ class Table:
     catalog: str | None = None
     kind: Literal["table", "view"] = "table"
     view_sql: str | None = None
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Table:
+        # Immutable: sqlglot deep-copies node metadata, where the analyzer keeps the Table.
+        return self
 
     @property
     def path(self) -> str:
@@ -81,15 +94,40 @@ class Schema:
     _by_key: dict[tuple[str | None, str], Table] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _by_folded_key: dict[tuple[str | None, str], list[Table]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for table in self.tables:
-            self._by_key[(_fold(table.db), table.name.lower())] = table
+            self._by_key.setdefault((table.db, table.name), table)
+            folded = self._by_folded_key.setdefault((_fold(table.db), table.name.lower()), [])
+            folded.append(table)
+
+    @property
+    def case_insensitive(self) -> bool:
+        """Whether the dialect compares identifiers without regard to case, quoted or not.
+
+        DuckDB, SQLite and MySQL/MariaDB do; PostgreSQL folds unquoted names to lower case
+        and keeps quoted names as written.
+        """
+        if self.dialect in CASE_INSENSITIVE_DIALECTS:
+            return True
+        strategy = Dialect.get_or_raise(self.dialect).normalization_strategy
+        return strategy is NormalizationStrategy.CASE_INSENSITIVE
 
     def table(self, db: str | None, name: str) -> Table | None:
-        """The table ``db.name``; an unqualified ``db`` means :attr:`default_db`."""
-        key = (_fold(db if db is not None else self.default_db), name.lower())
-        return self._by_key.get(key)
+        """The table ``db.name``; an unqualified ``db`` means :attr:`default_db`.
+
+        An exact match wins; otherwise a case-insensitive match, when exactly one table fits.
+        """
+        db = db if db is not None else self.default_db
+        exact = self._by_key.get((db, name))
+        if exact is not None:
+            return exact
+        folded = self._by_folded_key.get((_fold(db), name.lower()), [])
+        return folded[0] if len(folded) == 1 else None
 
     def mapping(self) -> MappingSchema:
         """A sqlglot MappingSchema for qualification and lineage."""
@@ -102,6 +140,58 @@ class Schema:
                     level = level.setdefault(part, {})  # type: ignore[assignment]
             level[table.name] = columns
         return MappingSchema(nested, dialect=self.dialect, normalize=False)
+
+    def normalized_mapping(self) -> MappingSchema:
+        """A MappingSchema whose column names compare equal to sqlglot-normalized identifiers.
+
+        Table paths keep their exact names (the analyzer rewrites table references to them);
+        column names are lower-cased where the dialect is :attr:`case_insensitive`. Tables are
+        nested ``catalog.db.name`` when any table has a catalog, ``db.name`` when any has a db;
+        missing parts fall back to :attr:`default_catalog`/:attr:`default_db`, and a table that
+        still lacks one is left out. Built once per schema.
+        """
+        return self.derived("normalized_mapping", self._build_normalized_mapping)
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """A value computed from this (immutable) schema, built on first use and kept.
+
+        Other modules keep per-schema caches here (the analyzer's mapping and analyses), so
+        they live exactly as long as the schema they were computed from.
+        """
+        if key not in self._derived:
+            self._derived.setdefault(key, build())
+        return self._derived[key]  # type: ignore[no-any-return]
+
+    def _build_normalized_mapping(self) -> MappingSchema:
+        depth = (
+            3 if any(t.catalog for t in self.tables) else 2 if any(t.db for t in self.tables) else 1
+        )
+        nested: dict[str, object] = {}
+        for table in self.tables:
+            path = self.mapping_path(table, depth)
+            if path is None:
+                continue
+            columns = {
+                (c.name.lower() if self.case_insensitive else c.name): c.type for c in table.columns
+            }
+            level: dict[str, object] = nested
+            for part in path[:-1]:
+                level = level.setdefault(part, {})  # type: ignore[assignment]
+            level[path[-1]] = columns
+        return MappingSchema(nested, dialect=self.dialect, normalize=False)
+
+    def mapping_path(self, table: Table, depth: int | None = None) -> tuple[str, ...] | None:
+        """The key path of ``table`` in :meth:`normalized_mapping` (``None``: left out)."""
+        if depth is None:
+            depth = len(self.normalized_mapping().supported_table_args) or 1
+        parts = (
+            table.catalog or self.default_catalog,
+            table.db or self.default_db,
+            table.name,
+        )[3 - depth :]
+        if any(part is None for part in parts):
+            return None
+        return tuple(p for p in parts if p is not None)
 
 
 def _fold(name: str | None) -> str | None:

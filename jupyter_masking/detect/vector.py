@@ -1,0 +1,199 @@
+"""The scanner for many values at once, in pyarrow kernels (RE2 inside Arrow).
+
+Per pass: one ``replace_substring_regex`` wraps every match in a marker, one literal
+split cuts values into alternating text/match pieces, and offsets come from the
+piece lengths. The pattern behind each match is the first one that matches the
+piece in full (an anchored test per block of patterns, most pieces leave after the
+first hits); that is the alternative the leftmost-first pass chose, since an earlier
+pattern matching the whole piece would have matched at the same position first.
+Python runs only to confirm candidates that need it and to build the result lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from jupyter_masking.detect import engine
+from jupyter_masking.detect.model import Finding
+
+# Wraps every match; values that already hold it are scanned one by one.
+MARK = "\x01"
+# Patterns per anchored test when finding which pattern produced a match.
+_BLOCK = 6
+
+IntArray = Any  # numpy int64 arrays; numpy's generics add nothing readable here
+
+
+def scan_many(values: Sequence[str]) -> list[list[Finding]]:
+    """Findings of each value, as :func:`engine.scan` would return them.
+
+    >>> [len(found) for found in scan_many(["x@y.io and a@b.io", "none here"])]
+    [2, 0]
+    """
+    array = pa.array(values, pa.large_string())
+    marked = pc.match_substring(array, MARK).to_numpy(zero_copy_only=False)
+    rows_of = np.flatnonzero(~marked)
+    if len(rows_of) < len(values):
+        array = array.take(pa.array(rows_of))
+
+    # The two passes run side by side: Arrow's regex kernels release the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        main_pass, late_pass = pool.map(partial(_pass, array), engine.passes())
+    rows, starts, ends, found = main_pass
+    late_rows, late_starts, late_ends, late_found = late_pass
+    keep = ~_overlapping(rows, starts, ends, late_rows, late_starts, late_ends)
+    rows = np.concatenate([rows, late_rows[keep]])
+    starts = np.concatenate([starts, late_starts[keep]])
+    found = found + [late_found[i] for i in np.flatnonzero(keep).tolist()]
+
+    order = np.lexsort((starts, rows))
+    ordered = [found[i] for i in order.tolist()]
+    bounds = np.searchsorted(rows[order], np.arange(len(array) + 1)).tolist()
+    scanned = [ordered[bounds[i] : bounds[i + 1]] for i in range(len(array))]
+    if len(rows_of) == len(values):
+        return scanned
+    results: list[list[Finding]] = [[] for _ in values]
+    for position, row in enumerate(rows_of.tolist()):
+        results[row] = scanned[position]
+    for row in np.flatnonzero(marked).tolist():
+        results[row] = engine.scan(values[row])
+    return results
+
+
+def _pass(
+    array: pa.Array, kept: tuple[int, ...]
+) -> tuple[IntArray, IntArray, IntArray, list[Finding]]:
+    """Confirmed findings of one pass as parallel (row, start, end, finding) columns."""
+    wrapped = pc.replace_substring_regex(array, engine.alternation(kept), MARK + r"\0" + MARK)
+    parts = pc.split_pattern(wrapped, MARK)
+    offsets = parts.offsets.to_numpy()
+    flat = pc.list_flatten(parts)
+    lengths = pc.utf8_length(flat).to_numpy().astype(np.int64)
+    row = np.repeat(np.arange(len(array)), np.diff(offsets))
+    starts = np.cumsum(lengths) - lengths
+    starts -= starts[offsets[:-1]][row]
+    picks = np.flatnonzero((np.arange(len(flat)) - offsets[:-1][row]) & 1)
+    pieces = flat.take(pa.array(picks))
+    kinds = _classify(pieces, kept)
+    rows, begins = row[picks], starts[picks]
+    ends = begins + lengths[picks]
+
+    confirms = np.array([e.confirms for e in engine.entries()] + [True])[kinds]
+    plain = np.flatnonzero(~confirms)  # an unclassified piece (-1) is checked too
+    found = _shared_findings(kinds[plain], begins[plain], ends[plain])
+    out_rows, out_starts, out_ends = [rows[plain]], [begins[plain]], [ends[plain]]
+
+    checked = np.flatnonzero(confirms)
+    texts = pieces.take(pa.array(checked)).to_pylist()
+    columns = (rows[checked].tolist(), kinds[checked].tolist(), begins[checked].tolist(), texts)
+    for r, k, s, text in zip(*columns, strict=True):
+        if k < 0:
+            items = [engine.shifted(f, s) for f in engine.scan_pass(text, kept)]
+        else:
+            items = engine.confirm(k, text, s, kept)
+        found.extend(items)
+        out_rows.append(np.full(len(items), r, dtype=np.int64))
+        out_starts.append(np.array([f.start for f in items], dtype=np.int64))
+        out_ends.append(np.array([f.end for f in items], dtype=np.int64))
+    return np.concatenate(out_rows), np.concatenate(out_starts), np.concatenate(out_ends), found
+
+
+def _shared_findings(kinds: IntArray, starts: IntArray, ends: IntArray) -> list[Finding]:
+    """One finding per (kind, start, end), built once per distinct triple."""
+    if len(kinds) == 0:
+        return []
+    width = int(ends.max()) + 1
+    if width < 1 << 26:  # one int64 key per triple: much faster than unique over rows
+        keys = (kinds * width + starts) * width + ends
+        distinct_keys, inverse = np.unique(keys, return_inverse=True)
+        ends_d = distinct_keys % width
+        starts_d = distinct_keys // width % width
+        distinct = np.stack([distinct_keys // width // width, starts_d, ends_d], axis=1)
+    else:
+        distinct, inverse = np.unique(
+            np.stack([kinds, starts, ends], axis=1), axis=0, return_inverse=True
+        )
+    objects = np.empty(len(distinct), dtype=object)
+    objects[:] = [engine.finding(k, s, e) for k, s, e in distinct.tolist()]
+    shared: list[Finding] = objects[inverse.reshape(-1)].tolist()
+    return shared
+
+
+# Patterns tried first when classifying, because they make most of the matches in
+# ordinary text. A match is only given one of them when no earlier pattern matches it.
+_COMMON = ("email", "nanp", "given_name", "url", "ipv4")
+
+
+def _classify(pieces: pa.Array, kept: tuple[int, ...]) -> IntArray:
+    """The entry index of each piece: the first pattern of ``kept`` that matches it in full.
+
+    A piece no anchored test accepts (a word boundary that held only in context) gets
+    -1 and is rescanned on its own.
+    """
+    kinds = np.full(len(pieces), -1, dtype=np.int64)
+    remaining = np.arange(len(pieces))
+    names = {engine.entries()[i].pattern.name: position for position, i in enumerate(kept)}
+    for name in _COMMON:
+        position = names.get(name)
+        if position is None or len(remaining) == 0:
+            continue
+        own = _full_match(pieces, remaining, engine.alternation(kept[position : position + 1]))
+        hits = remaining[own]
+        if position and len(hits):
+            earlier = _full_match(pieces, hits, engine.alternation(kept[:position]))
+            hits = hits[~earlier]
+        kinds[hits] = kept[position]
+        remaining = np.setdiff1d(remaining, hits, assume_unique=True)
+    for first in range(0, len(kept), _BLOCK):
+        if len(remaining) == 0:
+            break
+        block = kept[first : first + _BLOCK]
+        hit = _full_match(pieces, remaining, engine.alternation(block))
+        inside, remaining = remaining[hit], remaining[~hit]
+        for index in block:
+            if len(inside) == 0:
+                break
+            own = _full_match(pieces, inside, engine.alternation((index,)))
+            kinds[inside[own]] = index
+            inside = inside[~own]
+    return kinds
+
+
+def _full_match(pieces: pa.Array, which: IntArray, regex: str) -> IntArray:
+    if len(which) == 0:
+        return np.zeros(0, dtype=bool)
+    subset = pieces if len(which) == len(pieces) else pieces.take(pa.array(which))
+    result = pc.match_substring_regex(subset, f"^(?:{regex})$")
+    return result.to_numpy(zero_copy_only=False)
+
+
+def _overlapping(
+    rows: IntArray,
+    starts: IntArray,
+    ends: IntArray,
+    l_rows: IntArray,
+    l_starts: IntArray,
+    l_ends: IntArray,
+) -> IntArray:
+    """For each late finding, whether it overlaps a finding of the main pass in its row.
+
+    Main findings of a row do not overlap each other, so the only candidate is the last
+    one that starts before the late finding ends.
+    """
+    if len(rows) == 0 or len(l_rows) == 0:
+        return np.zeros(len(l_rows), dtype=bool)
+    width = int(max(ends.max(), l_ends.max())) + 1
+    order = np.lexsort((starts, rows))
+    keys = rows[order] * width + starts[order]
+    candidate = np.searchsorted(keys, l_rows * width + l_ends, side="left") - 1
+    valid = candidate >= 0
+    candidate = np.where(valid, candidate, 0)
+    same_row = rows[order][candidate] == l_rows
+    return valid & same_row & (ends[order][candidate] > l_starts)

@@ -1,0 +1,201 @@
+"""Planning one query: analyze, classify, decide, rewrite.
+
+The plan is everything the gateway decides before touching data: which physical columns
+are read, what class each holds, what the policy says for this identity, and the SQL
+that masks them inside the database. ``--explain`` shows a plan; ``query`` runs one.
+The rewritten SQL carries per-class subkeys: it is executed, never shown or logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from jupyter_masking.audit.event import OutputLineage
+from jupyter_masking.catalog import Catalog, ColumnInfo
+from jupyter_masking.detect import SQL_SPAN_PATTERNS
+from jupyter_masking.errors import Refused
+from jupyter_masking.identity import Identity
+from jupyter_masking.mask import MaskingKey, SqlContext, build, span_mask_sql
+from jupyter_masking.policy import Decision, PolicyEngine
+from jupyter_masking.sql.analyze import Analysis
+from jupyter_masking.sql.lineage import OutputColumn, SourceColumn, table_of
+from jupyter_masking.sql.rewrite import rewrite
+from jupyter_masking.sql.schema import Table
+
+SPAN_OPERATOR = "redact(spans)"
+_TEXT_TYPES = (exp.DataType.TEXT_TYPES | {exp.DataType.Type.UNKNOWN}) - {exp.DataType.Type.NAME}
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one physical column is read for this identity.
+
+    Attributes:
+        info: What the catalog knows about the column.
+        decision: The policy's decision for its class (``None`` when unclassified).
+        operator: The operator text applied in SQL, ``redact(spans)`` for free text, or ``None``.
+        presents: Whether the masked output is a token that needs the presenter.
+        span_rule: The rule(s) behind span masking of free text.
+    """
+
+    info: ColumnInfo
+    decision: Decision | None = None
+    operator: str | None = None
+    presents: bool = False
+    span_rule: str | None = None
+
+    @property
+    def masked(self) -> bool:
+        """Whether the column is read through a mask."""
+        return self.operator is not None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query, understood and rewritten for one identity.
+
+    Attributes:
+        analysis: The analyzer's view of the query.
+        columns: Per physical column read (every column of every table read), its plan.
+        sql: The rewritten SQL to execute (holds subkeys: never show it).
+        outputs: Per output column, the lineage the audit event records.
+        present: Output name → data class, for outputs that carry pseudonym tokens unchanged.
+    """
+
+    analysis: Analysis
+    columns: Mapping[SourceColumn, ColumnPlan]
+    sql: str
+    outputs: tuple[OutputLineage, ...]
+    present: Mapping[str, str] = field(default_factory=dict)
+
+
+def plan_query(
+    analysis: Analysis,
+    identity: Identity,
+    *,
+    catalog: Catalog,
+    policy: PolicyEngine,
+    key: MaskingKey,
+) -> Plan:
+    """Classify, decide and rewrite an analysed query for ``identity``.
+
+    Raises:
+        Refused: A column the query reads is denied to this identity.
+    """
+    columns: dict[SourceColumn, ColumnPlan] = {}
+    masks: dict[Table, dict[str, exp.Expression]] = {}
+    read = set(analysis.columns_read)
+    for table in analysis.tables:
+        infos = catalog.columns(table, policy.tagged_class)
+        for column in table.columns:
+            source = SourceColumn(table, column.name)
+            planned, sql = _plan_column(
+                infos[column.name], column.type, identity, policy, key, analysis.dialect
+            )
+            if planned.decision is not None and planned.decision.effect == "deny":
+                if source in read:
+                    raise _denied(planned, identity)
+                sql = exp.cast(exp.null(), exp.DataType.build(column.type, analysis.dialect))
+            columns[source] = planned
+            if sql is not None:
+                masks.setdefault(table, {})[column.name] = sql
+    rewritten = rewrite(analysis.expression, masks, resolve=table_of, dialect=analysis.dialect)
+    outputs = tuple(_lineage(o, columns) for o in analysis.outputs)
+    present = {
+        out.name: columns[out.sources[0]].info.data_class or ""
+        for out in analysis.outputs
+        if out.transform == "identity"
+        and len(out.sources) == 1
+        and columns[out.sources[0]].presents
+    }
+    return Plan(analysis, columns, rewritten.sql(analysis.dialect), outputs, present)
+
+
+def _plan_column(
+    info: ColumnInfo,
+    column_type: str,
+    identity: Identity,
+    policy: PolicyEngine,
+    key: MaskingKey,
+    dialect: str,
+) -> tuple[ColumnPlan, exp.Expression | None]:
+    data_type = _data_type(column_type, dialect)
+    if info.data_class is not None:
+        decision = policy.decide(identity, info.data_class)
+        if decision.effect != "mask" or decision.operator is None:
+            return ColumnPlan(info, decision), None
+        operator = build(decision.operator)
+        context = SqlContext(dialect, info.data_class, key.subkey(info.data_class), data_type)
+        sql = operator.sql(exp.column(info.path.rsplit(".", 1)[1], quoted=True), context)
+        plan = ColumnPlan(info, decision, str(decision.operator), operator.presents)
+        return plan, sql
+    if info.free_text and data_type.this in _TEXT_TYPES:
+        return _plan_spans(info, data_type, identity, policy, dialect)
+    return ColumnPlan(info), None
+
+
+def _plan_spans(
+    info: ColumnInfo,
+    data_type: exp.DataType,
+    identity: Identity,
+    policy: PolicyEngine,
+    dialect: str,
+) -> tuple[ColumnPlan, exp.Expression | None]:
+    # SQL cannot validate spans, so every class not raw for this identity is masked.
+    decisions = {c: policy.decide(identity, c) for c in SQL_SPAN_PATTERNS}
+    patterns = {c: p for c, p in SQL_SPAN_PATTERNS.items() if decisions[c].effect != "raw"}
+    if not patterns:
+        return ColumnPlan(info), None
+    seen = [c for c in info.span_classes if c in patterns] or list(patterns)
+    rules = sorted({decisions[c].rule_id for c in seen})
+    context = SqlContext(dialect, "pii.free_text", "", data_type)
+    name = info.path.rsplit(".", 1)[1]
+    sql = span_mask_sql(exp.column(name, quoted=True), patterns, context)
+    rule = rules[0] if len(rules) == 1 else f"{rules[0]} (+{len(rules) - 1} more)"
+    return ColumnPlan(info, None, SPAN_OPERATOR, False, rule), sql
+
+
+def _lineage(output: OutputColumn, columns: Mapping[SourceColumn, ColumnPlan]) -> OutputLineage:
+    plans = [columns[s] for s in output.sources if s in columns]
+    sources = [columns[s].info.path if s in columns else s.path for s in output.sources]
+    masked = [p for p in plans if p.masked]
+    chosen = masked[0] if masked else next((p for p in plans if p.info.data_class), None)
+    if chosen is None:
+        return OutputLineage(name=output.name, sources=sources, transform=output.transform)
+    decision = chosen.decision
+    return OutputLineage(
+        name=output.name,
+        sources=sources,
+        data_class=chosen.info.data_class or _span_label(chosen),
+        effect="mask" if chosen.masked else (decision.effect if decision else "raw"),
+        operator=chosen.operator,
+        rule=decision.rule_id if decision else chosen.span_rule,
+        transform=output.transform,
+        detected_by=chosen.info.detected_by if chosen.info.data_class else "content",
+    )
+
+
+def _span_label(plan: ColumnPlan) -> str:
+    classes = plan.info.span_classes
+    return "free_text:" + ",".join(classes) if classes else "free_text"
+
+
+def _denied(plan: ColumnPlan, identity: Identity) -> Refused:
+    decision = plan.decision
+    assert decision is not None
+    return Refused(
+        f"{plan.info.data_class} is denied to {identity.describe()}",
+        column=plan.info.path,
+        rule_id=decision.rule_id,
+        hint="leave this column out of the query (also from SELECT *, WHERE and JOIN)",
+    )
+
+
+def _data_type(text: str, dialect: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(text, dialect=dialect)
+    except Exception:  # an exotic type name is simply "unknown"
+        return exp.DataType.build("unknown")

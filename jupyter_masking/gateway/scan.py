@@ -1,0 +1,118 @@
+"""The result scan: a second net over output columns no mask covered.
+
+After the masked query ran, string outputs that no policy tag, name rule or content
+profile classified (and free-text outputs, whose SQL span masking cannot know names)
+are scanned. A column that turns out to hold one class as a whole is masked with that
+class's operator; sensitive spans inside text are replaced by the same pseudonyms the
+values get in their own columns. Not the primary mechanism: derivations of raw values
+(``reverse(x)``) are beyond any scan, which is why the rewrite masks in the database.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from jupyter_masking.audit.event import OutputLineage
+from jupyter_masking.detect import classify_column, find_spans_many
+from jupyter_masking.identity import Identity
+from jupyter_masking.mask import MaskingKey, PyContext, build, parse_operator_call
+from jupyter_masking.mask import pseudonymize_spans as replace_spans
+from jupyter_masking.policy import PolicyEngine
+
+SCAN_OPERATOR = "pseudonym(spans)"
+# A whole column is treated as one class only when detection is this sure of it.
+MIN_CONFIDENCE = 0.8
+
+
+def scan_result(
+    frame: pd.DataFrame,
+    outputs: tuple[OutputLineage, ...],
+    identity: Identity,
+    *,
+    policy: PolicyEngine,
+    key: MaskingKey,
+) -> tuple[pd.DataFrame, tuple[OutputLineage, ...]]:
+    """Mask what the scan finds in unmasked string outputs; return the frame and lineage.
+
+    ``frame``'s columns are in the order of ``outputs``.
+    """
+    if policy.unclassified != "scan" or frame.empty:
+        return frame, outputs
+    scanned = list(outputs)
+    columns: dict[int, pd.Series] = {}
+    for position, out in enumerate(outputs):
+        if not _needs_scan(out) or not _is_text(frame.iloc[:, position]):
+            continue
+        values = frame.iloc[:, position]
+        found = _scan_column(values, out, identity, policy, key)
+        if found is not None:
+            columns[position], scanned[position] = found
+    if not columns:
+        return frame, outputs
+    result = frame.copy(deep=False)
+    for position, values in columns.items():
+        result.isetitem(position, values)
+    return result, tuple(scanned)
+
+
+def _needs_scan(out: OutputLineage) -> bool:
+    if out.effect != "raw" and not (out.operator or "").endswith("(spans)"):
+        return False
+    return out.data_class is None or out.data_class.startswith("free_text")
+
+
+def _is_text(values: pd.Series) -> bool:
+    if pd.api.types.is_string_dtype(values.dtype):
+        return True
+    return values.dtype == object and values.map(lambda v: isinstance(v, str)).any()
+
+
+def _scan_column(
+    values: pd.Series,
+    out: OutputLineage,
+    identity: Identity,
+    policy: PolicyEngine,
+    key: MaskingKey,
+) -> tuple[pd.Series, OutputLineage] | None:
+    whole = classify_column(out.name, values.dropna().head(1000))
+    if (
+        out.data_class is None
+        and whole.data_class is not None
+        and whole.confidence >= MIN_CONFIDENCE
+    ):
+        decision = policy.decide(identity, whole.data_class)
+        if decision.effect == "raw":
+            return None
+        call = decision.operator or parse_operator_call("redact")
+        operator = build(call)
+        context = PyContext(whole.data_class, key.subkey(whole.data_class))
+        masked = operator.python(values, context)
+        lineage = out.model_copy(
+            update={
+                "data_class": whole.data_class,
+                "effect": "mask",
+                "operator": str(call),
+                "rule": decision.rule_id,
+                "detected_by": "scan",
+            }
+        )
+        return masked, lineage
+    texts = values.where(values.map(lambda v: isinstance(v, str)), None)
+    findings = find_spans_many(texts)
+    wanted = {f.data_class for spans in findings for f in spans}
+    kept = {c for c in wanted if policy.decide(identity, c).effect != "raw"}
+    if not kept:
+        return None
+    chosen = [[f for f in spans if f.data_class in kept] for spans in findings]
+    masked = replace_spans(texts, chosen, key).where(values.notna(), values)
+    rules = sorted({policy.decide(identity, c).rule_id for c in kept})
+    lineage = out.model_copy(
+        update={
+            "data_class": "free_text:" + ",".join(sorted(kept)),
+            "effect": "mask",
+            "operator": SCAN_OPERATOR if out.effect == "raw" else f"{out.operator}+{SCAN_OPERATOR}",
+            "rule": rules[0] if len(rules) == 1 else f"{rules[0]} (+{len(rules) - 1} more)",
+            "detected_by": "scan",
+        }
+    )
+    return masked, lineage

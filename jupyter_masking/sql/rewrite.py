@@ -1,0 +1,94 @@
+"""The masking rewrite: every read of a sensitive table goes through a masking subquery.
+
+Each physical table reference that has masked columns is replaced by
+``(SELECT <mask>(c1) AS c1, c2, ... FROM table) AS alias``, so that every later
+use of its columns (projection, WHERE, JOIN, GROUP BY, ORDER BY, window, whole-row
+functions) sees masked values: the semantics of Snowflake and BigQuery masking
+policies. The rewrite knows nothing of policies or operators; it receives, per
+table, the expression that reads each masked column.
+
+>>> import sqlglot
+>>> from sqlglot import exp
+>>> from jupyter_masking.sql.schema import Column, Table
+>>> users = Table(db="main", name="users", columns=(Column("id", "INT"), Column("email", "TEXT")))
+>>> query = sqlglot.parse_one("SELECT u.email FROM main.users AS u WHERE u.id = 1", read="duckdb")
+>>> masked = {users: {"email": exp.func("md5", exp.column("email"))}}
+>>> rewrite(query, masked, resolve=lambda node: users, dialect="duckdb").sql("duckdb")
+'SELECT u.email FROM (SELECT id AS id, MD5(email) AS email FROM main.users) AS u WHERE u.id = 1'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import traverse_scope
+
+from jupyter_masking.sql.schema import Table
+
+ColumnMasks = Mapping[Table, Mapping[str, exp.Expression]]
+Resolver = Callable[[exp.Table], Table | None]
+
+
+def rewrite(query: exp.Query, masks: ColumnMasks, *, resolve: Resolver, dialect: str) -> exp.Query:
+    """Return a copy of ``query`` whose sensitive table reads go through masking subqueries.
+
+    Args:
+        query: An analysed query: every physical table known, every column qualified.
+        masks: Per table, the expression reading each masked column (referencing the bare
+            column name); columns without an entry are projected unchanged.
+        resolve: Maps a table node of ``query`` to the schema table it reads, ``None`` if it is
+            not a physical table (a CTE reference resolves through its scope and never gets here).
+        dialect: The dialect the identifiers are normalised for.
+
+    Returns:
+        The rewritten query; ``query`` itself is not modified.
+    """
+    rewritten = query.copy()
+    targets: list[tuple[exp.Table, Table]] = []
+    for scope in traverse_scope(rewritten):
+        for source in scope.sources.values():
+            if not isinstance(source, exp.Table):
+                continue
+            table = resolve(source)
+            if table is not None and masks.get(table):
+                targets.append((source, table))
+    for node, table in targets:
+        node.replace(_masking_subquery(node, table, masks[table], dialect))
+    return rewritten
+
+
+def _masking_subquery(
+    node: exp.Table, table: Table, masked: Mapping[str, exp.Expression], dialect: str
+) -> exp.Subquery:
+    alias = node.alias_or_name
+    physical = node.copy()
+    physical.set("alias", None)
+    projections = [
+        exp.alias_(
+            masked[column.name].copy() if column.name in masked else _column(column.name),
+            _identifier(column.name),
+        )
+        for column in table.columns
+    ]
+    select = exp.select(*projections).from_(physical)
+    return exp.Subquery(
+        this=select, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=_quoted(node)))
+    )
+
+
+def _column(name: str) -> exp.Column:
+    return exp.Column(this=_identifier(name))
+
+
+def _identifier(name: str) -> exp.Identifier:
+    # Names come from the live schema exactly as the database spells them; quoting keeps
+    # that spelling in every dialect (PostgreSQL would otherwise fold "Email" to email).
+    safe = name.isidentifier() and name == name.lower()
+    return exp.to_identifier(name, quoted=not safe)
+
+
+def _quoted(node: exp.Table) -> bool:
+    alias = node.args.get("alias")
+    identifier = alias.this if isinstance(alias, exp.TableAlias) else node.this
+    return bool(isinstance(identifier, exp.Identifier) and identifier.quoted)
