@@ -23,7 +23,7 @@ module.exports = {
   ...baseConfig,
   automock: false,
   collectCoverageFrom: ['src/**/*.{ts,tsx}', '!src/**/*.d.ts'],
-  coverageReporters: ['lcov', 'text-summary'],
+  coverageReporters: ['text-summary'],
   reporters: ['default'],
   testRegex: 'src/__tests__/.*\\.spec\\.tsx?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]

@@ -41,6 +41,11 @@ export interface ICard {
   event: IAuditEvent | null;
   outcome: Outcome;
   reason: string | null;
+  /**
+   * Where the card's event came from: the server's audit store, or the notebook's saved
+   * outputs (which are only as trustworthy as the notebook file).
+   */
+  origin: 'server' | 'output';
 }
 
 /** One row of the flow list: source columns feeding an output column. */
@@ -201,7 +206,8 @@ export function sameNotebook(eventPath: string | null, path: string): boolean {
  * Build the cards of a notebook, in cell order.
  *
  * A cell's card comes from its saved outputs or from the server's events for that
- * notebook, whichever is newer; refused queries usually only exist on the server.
+ * notebook, whichever is newer (the server's on a tie, since the audit store is the
+ * record); refused queries usually only exist on the server.
  */
 export function buildCards(
   cells: readonly ICellSnapshot[],
@@ -224,7 +230,7 @@ export function buildCards(
     let event: IAuditEvent | null = null;
     let reason: string | null = null;
     if (saved?.kind === 'event') {
-      event = served && newer(served, saved.event) ? served : saved.event;
+      event = served && !newer(saved.event, served) ? served : saved.event;
     } else if (saved?.kind === 'refused') {
       event = served && served.outcome !== 'allowed' ? served : null;
       reason = saved.reason;
@@ -241,7 +247,8 @@ export function buildCards(
       executionCount: event?.execution_count ?? cell.executionCount,
       event,
       outcome: event?.outcome ?? 'refused',
-      reason: event?.reason ?? reason
+      reason: event?.reason ?? reason,
+      origin: event !== null && event === served ? 'server' : 'output'
     });
   });
   return cards;
@@ -267,6 +274,7 @@ export function sameCards(a: readonly ICard[], b: readonly ICard[]): boolean {
         card.executionCount === other.executionCount &&
         card.outcome === other.outcome &&
         card.reason === other.reason &&
+        card.origin === other.origin &&
         card.event?.id === other.event?.id
       );
     })

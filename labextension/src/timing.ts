@@ -8,6 +8,9 @@ export const CHANGE_MARK = 'jupyter-masking:changed';
 /** Measured from the latest `CHANGE_MARK` until the frame showing the new cards has painted. */
 export const RENDER_MEASURE = 'jupyter-masking:render';
 
+/** Keep the browser's timing buffer small over a long session. */
+const MAX_MEASURES = 50;
+
 const hasTiming = (): boolean =>
   typeof performance !== 'undefined' &&
   typeof performance.mark === 'function' &&
@@ -35,6 +38,9 @@ export function measureRender(shown: number, total: number): void {
     setTimeout(() => {
       if (performance.getEntriesByName(CHANGE_MARK, 'mark').length === 0) {
         return;
+      }
+      if (performance.getEntriesByName(RENDER_MEASURE).length > MAX_MEASURES) {
+        performance.clearMeasures(RENDER_MEASURE);
       }
       performance.measure(RENDER_MEASURE, {
         start: CHANGE_MARK,

@@ -173,7 +173,7 @@ export class NotebookFollower implements IDisposable {
       this._model.setNotebook(null);
       return;
     }
-    this._model.setNotebook(panel.context.path);
+    this._model.setNotebook(panel.context.localPath);
     panel.context.pathChanged.connect(this._onPathChanged, this);
     panel.disposed.connect(this._onPanelDisposed, this);
     await panel.context.ready;

@@ -130,6 +130,7 @@ def test_sidebar_lists_each_masked_cell_from_saved_outputs(page: Any, lab: Lab) 
     assert "REFUSED" in refused.upper()
     assert "DELETE is a write" in refused
     assert f"policy {nbs.POLICY}" in customers
+    assert "saved output" in customers  # no server here: the notebook is the only source
 
     email = panel.locator(".jp-masking-flow", has_text="pii.email")
     assert email.locator(".jp-masking-flow-output").inner_text() == "email"
@@ -233,10 +234,13 @@ def test_live_query_event_refreshes_the_card_from_the_server(page: Any, lab: Lab
     updated = card(page, "42 rows")
     updated.wait_for()
     assert "alice via claude-code" in updated.inner_text()
+    assert "audit log" in updated.inner_text()
     assert any("events?path=lineage_demo.ipynb" in url for url in api.requests)
 
 
-def test_reviewer_view_filters_events_across_users_including_refusals(page: Any, lab: Lab) -> None:
+def test_reviewer_view_filters_events_across_users_including_refusals(
+    page: Any, lab: Lab, artifacts: Path
+) -> None:
     bob = json.loads(json.dumps(nbs.SPEND))
     bob.update({"id": "ev-bob", "notebook": "team/bob.ipynb"})
     bob["identity"] = {"user": "bob", "groups": ["analysts"], "actor": "human"}
@@ -248,6 +252,9 @@ def test_reviewer_view_filters_events_across_users_including_refusals(page: Any,
     events.nth(2).wait_for()
     assert "bob" in events.nth(2).inner_text()
     assert "Showing all users." in panel.inner_text()
+    events.nth(2).locator(".jp-masking-event-head").click()
+    panel.screenshot(path=str(artifacts / "sidebar-review.png"))
+    events.nth(2).locator(".jp-masking-event-head").click()
 
     panel.locator("select[name=outcome]").select_option("refused")
     panel.get_by_role("button", name="Apply").click()
@@ -377,3 +384,15 @@ def test_500_cell_notebook_renders_all_cards_and_reports_the_time(
     (artifacts / "render_500.json").write_text(json.dumps(report, indent=2))
     print(f"\n500-cell sidebar render: {report}")
     assert page.locator(CARD).count() == 500
+
+
+def test_open_sidebar_is_restored_after_a_reload(page: Any, lab: Lab) -> None:
+    open_notebook(page, lab, nbs.DEMO)
+    open_sidebar(page)
+    page.locator(CARD).nth(2).wait_for()
+    # JupyterLab saves the layout shortly after it changes; reload without ?reset.
+    page.wait_for_timeout(1500)
+    page.goto(f"{lab.url}lab/tree/{nbs.DEMO}?token={lab.token}")
+    page.locator(CARD).nth(2).wait_for()
+    tab = page.locator(f'.jp-SideBar .lm-TabBar-tab[data-id="{SIDEBAR[1:]}"]')
+    assert "lm-mod-current" in (tab.get_attribute("class") or "")

@@ -262,7 +262,7 @@ def empty_notebook() -> Json:
             markdown("e-intro", "# Nothing masked here"),
             code(
                 "e-code",
-                "print('hello')",
+                'print("hello")',
                 [{"output_type": "stream", "name": "stdout", "text": "hello\n"}],
                 1,
             ),

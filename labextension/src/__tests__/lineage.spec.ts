@@ -221,8 +221,24 @@ describe('buildCards', () => {
     const newer = makeEvent({ id: 'server', time: '2026-11-28T08:00:00Z' });
     const older = makeEvent({ id: 'old', time: '2026-11-28T06:00:00Z' });
     const cells = [cell('cell-a', 'SELECT 1', [lineageOutput(saved)])];
-    expect(buildCards(cells, [newer])[0].event?.id).toBe('server');
-    expect(buildCards(cells, [older])[0].event?.id).toBe('saved');
+    expect(buildCards(cells, [newer])[0]).toMatchObject({
+      event: { id: 'server' },
+      origin: 'server'
+    });
+    expect(buildCards(cells, [older])[0]).toMatchObject({
+      event: { id: 'saved' },
+      origin: 'output'
+    });
+    expect(buildCards(cells)[0].origin).toBe('output');
+  });
+
+  it('trusts the audit log over a saved output that claims the same moment', () => {
+    const saved = makeEvent({ id: 'same', rows: 1 });
+    const served = makeEvent({ id: 'same', rows: 2 });
+    const cells = [cell('cell-a', 'SELECT 1', [lineageOutput(saved)])];
+    const card = buildCards(cells, [served])[0];
+    expect(card.origin).toBe('server');
+    expect(card.event?.rows).toBe(2);
   });
 
   it('uses the newest server event when the server sends several for a cell', () => {

@@ -28,6 +28,17 @@ const OUTCOME_LABEL: { [outcome: string]: string } = {
   failed: 'failed'
 };
 
+const ORIGIN_LABEL: { [origin: string]: string } = {
+  server: 'audit log',
+  output: 'saved output'
+};
+
+const ORIGIN_TITLE: { [origin: string]: string } = {
+  server: 'Read from the audit log on the server',
+  output:
+    "Read from the notebook's saved output; it is only as trustworthy as the notebook file"
+};
+
 const MOVE_KEYS: { [key: string]: number } = { ArrowDown: 1, ArrowUp: -1 };
 
 function CellCardView(props: ICellCardProps): JSX.Element {
@@ -90,6 +101,9 @@ function CellCardView(props: ICellCardProps): JSX.Element {
               {event.rows} {event.rows === 1 ? 'row' : 'rows'}
             </span>
           )}
+          <span className="jp-masking-origin" title={ORIGIN_TITLE[card.origin]}>
+            {ORIGIN_LABEL[card.origin]}
+          </span>
         </div>
       )}
       {card.reason && <p className="jp-masking-reason">{card.reason}</p>}

@@ -14,10 +14,10 @@ export interface INotebookViewProps {
   onRefresh: () => void;
 }
 
-/** Cards in the first paint: enough to fill a tall sidebar. */
-export const FIRST_CARDS = 40;
+/** Cards in the first paint: enough to fill a tall sidebar (a card is 120-300 px). */
+export const FIRST_CARDS = 12;
 /** Cards added per animation frame after that, so a 500-cell notebook never blocks the UI. */
-export const MORE_CARDS = 100;
+export const MORE_CARDS = 60;
 
 /**
  * How many cards to render: `FIRST_CARDS` for a newly opened notebook, then more each

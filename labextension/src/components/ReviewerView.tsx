@@ -26,8 +26,8 @@ export interface IReviewerViewProps {
 const TEXT_FILTERS: ReadonlyArray<[keyof IEventFilters, string, string]> = [
   ['user', 'User', 'alice'],
   ['table', 'Table', 'customers'],
-  ['data_class', 'Class', 'pii.email or pii.*'],
-  ['actor', 'Actor', 'human or ai:jupyter-ai']
+  ['data_class', 'Class', 'pii.*'],
+  ['actor', 'Actor', 'ai:jupyter-ai']
 ];
 
 const OUTCOMES: ReadonlyArray<[IEventFilters['outcome'], string]> = [
@@ -130,7 +130,7 @@ export function ReviewerView(props: IReviewerViewProps): JSX.Element {
             ))}
           </select>
         </label>
-        <label>
+        <label className="jp-masking-wide">
           <span>Since</span>
           <input
             className="jp-mod-styled"
@@ -140,7 +140,7 @@ export function ReviewerView(props: IReviewerViewProps): JSX.Element {
             onChange={e => set('since', e.target.value)}
           />
         </label>
-        <label>
+        <label className="jp-masking-wide">
           <span>Until</span>
           <input
             className="jp-mod-styled"
