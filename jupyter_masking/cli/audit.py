@@ -90,6 +90,11 @@ def register(subparsers: Subparsers) -> None:
     )
     export.add_argument("--format", required=True, choices=FORMATS, help="output format")
     export.add_argument("--user", help="only events of this user")
+    export.add_argument(
+        "--actor",
+        help="only events of this actor: 'human', 'ai:mcp:claude-desktop', or a prefix "
+        "ending in '*' ('ai:*' for every AI tool)",
+    )
     export.add_argument("--since", metavar="ISO", help="only events at or after this time")
     export.add_argument("--until", metavar="ISO", help="only events before this time")
     export.add_argument(
@@ -162,7 +167,9 @@ def run_export(args: argparse.Namespace) -> int:
     from jupyter_masking.audit.export import export_jsonl, export_openlineage
 
     with _opened(args) as store, _output(args.output) as out:
-        events = store.iter_events(user=args.user, since=args.since, until=args.until)
+        events = store.iter_events(
+            user=args.user, actor=args.actor, since=args.since, until=args.until
+        )
         if args.format == "jsonl":
             count = export_jsonl(events, out)
         else:

@@ -46,6 +46,9 @@ class GatewayClient(Protocol):
     def latest_per_cell(self, notebook: str) -> list[AuditEvent]:
         """The newest event per cell of one notebook, for the caller."""
 
+    def with_actor(self, actor: str) -> GatewayClient:
+        """A client whose requests declare ``actor`` (``ai:<tool>``): only lowers privileges."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -51,6 +51,10 @@ class EmbeddedClient:
         """The same gateway acting for another identity (an explicit, local switch)."""
         return EmbeddedClient(self.gateway, identity)
 
+    def with_actor(self, actor: str) -> EmbeddedClient:
+        """The same gateway for this identity acting through ``actor`` (only lowers privileges)."""
+        return EmbeddedClient(self.gateway, self.identity.acting_as(actor))
+
     def query(self, request: QueryRequest) -> MaskedResult:
         """Run a masked query as this client's identity."""
         return self.gateway.query(request, self.identity)

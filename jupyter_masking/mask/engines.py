@@ -3,7 +3,7 @@
 Operators build dialect-neutral sqlglot expressions where the generator translates them
 correctly, and ask the engine record for the rest: the keyed digest, ``repeat``, global
 regex replacement, hex-to-integer and day arithmetic. Verified by tests against real
-DuckDB, PostgreSQL, MariaDB and SQLite; ``mysql`` is written for MariaDB 10.11 and
+DuckDB, PostgreSQL, MariaDB, SQLite and Spark (PySpark ``local[2]``); ``mysql`` is written for MariaDB 10.11 and
 MySQL 8 alike (MySQL itself is not tested). Snowflake, BigQuery and Trino records are
 written from vendor documentation and not executed anywhere (``verified=False``).
 SQLite needs the functions from :func:`jupyter_masking.mask.sqlite.register_sqlite`.
@@ -82,6 +82,24 @@ def _sqlite_date_add(
     return _fn("DATETIME" if kind == "timestamp" else "DATE", value, modifier)
 
 
+def _spark_add_days(
+    value: exp.Expression, days: exp.Expression, kind: Kind | None
+) -> exp.Expression:
+    # Spark's DATE_ADD returns a DATE even for a timestamp: keep the time of day.
+    if kind == "timestamp":
+        return _fn("TIMESTAMPADD", exp.var("DAY"), days, value)
+    return exp.DateAdd(this=value, expression=days, unit=exp.var("DAY"))
+
+
+def _java_replacement(text: str) -> str:
+    r"""A literal replacement for Java's ``Matcher.replaceAll`` (``$`` and ``\`` are special).
+
+    >>> _java_replacement("[REDACTED:x]"), _java_replacement("$1\\")
+    ('[REDACTED:x]', '\\$1\\\\')
+    """
+    return text.replace("\\", "\\\\").replace("$", "\\$")
+
+
 # PostgreSQL AREs spell word boundaries \y and \Y; there \b is a backspace, so a portable
 # pattern with \b would silently never match (and leak). Outside brackets only.
 _ARE_ESCAPES = {"b": "y", "B": "Y"}
@@ -129,6 +147,8 @@ class Engine:
         hex_int: seven lowercase hex characters → a non-negative integer.
         add_days: (date or timestamp, days, kind) → shifted value.
         verified: Whether tests run this engine's SQL on a real server.
+        replace_many: (text, [(pattern, replacement), ...]) → all replaced in one flat call, for
+            engines whose parser limits nesting (SQLite); ``None`` nests ``regexp_replace_all``.
     """
 
     dialect: str
@@ -139,6 +159,7 @@ class Engine:
     hex_int: Builder1
     add_days: Callable[[exp.Expression, exp.Expression, Kind | None], exp.Expression]
     verified: bool = True
+    replace_many: Callable[[exp.Expression, list[tuple[str, str]]], exp.Expression] | None = None
 
 
 def _repeat(text: exp.Expression, count: exp.Expression) -> exp.Expression:
@@ -184,6 +205,22 @@ ENGINES: dict[str, Engine] = {
         regexp_replace_all=lambda v, p, r: _fn("JM_REGEXP_REPLACE", v, p, r),
         hex_int=lambda h: _fn("JM_HEX_INT", h),
         add_days=_sqlite_date_add,
+        # ~30 nested calls overflow SQLite's parser stack: one variadic call instead.
+        replace_many=lambda v, pairs: _fn(
+            "JM_REGEXP_REPLACE_MANY", v, *[part for pair in pairs for part in pair]
+        ),
+    ),
+    # Spark SQL (Java regex; REGEXP_REPLACE replaces every match; SHA2 hashes the UTF-8
+    # bytes of a string). Verified on PySpark local[2] by tests/test_spark_engine.py.
+    "spark": Engine(
+        dialect="spark",
+        canonical_text=_standard_text,
+        digest=lambda v: _fn("SHA2", v, 256),
+        repeat=_repeat,
+        regexp_replace_all=lambda v, p, r: _fn("REGEXP_REPLACE", v, p, _java_replacement(r)),
+        # DATE_ADD takes an INT day count under ANSI mode: 7 hex digits always fit
+        hex_int=lambda h: exp.cast(_fn("CONV", h, 16, 10), "int"),
+        add_days=_spark_add_days,
     ),
     # Generated from vendor documentation, never executed here (no server in CI): the
     # SQL is well-formed, but determinism against the engines above is not tested.

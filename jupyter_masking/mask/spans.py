@@ -62,11 +62,16 @@ def span_mask_sql(
     """
     engine = ctx.engine
     masked = engine.canonical_text(column.copy(), ctx.kind)
+    pairs: list[tuple[str, str]] = []
     for data_class, pattern in patterns.items():
         if not _CLASS_NAME.fullmatch(data_class):
             raise ValueError(f"span masking: {data_class!r} is not a data class name")
         _compiled(pattern)  # refuses what RE2 cannot run
-        masked = engine.regexp_replace_all(masked, pattern, redaction(data_class))
+        pairs.append((pattern, redaction(data_class)))
+    if engine.replace_many is not None and pairs:
+        return engine.replace_many(masked, pairs)
+    for pattern, replacement in pairs:
+        masked = engine.regexp_replace_all(masked, pattern, replacement)
     return masked
 
 

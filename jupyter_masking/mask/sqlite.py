@@ -58,6 +58,19 @@ def jm_regexp_replace(text: object, pattern: object, replacement: object) -> str
     return str(_compiled(str(pattern)).sub(lambda _match: literal, str(text)))
 
 
+def jm_regexp_replace_many(text: object, *pairs: object) -> str | None:
+    """Apply ``(pattern, replacement)`` pairs in order, each replacing every match literally."""
+    if text is None:
+        return None
+    if len(pairs) % 2:
+        raise ValueError("JM_REGEXP_REPLACE_MANY takes pattern/replacement pairs")
+    result = str(text)
+    for pattern, replacement in zip(pairs[::2], pairs[1::2], strict=True):
+        literal = str(replacement)
+        result = str(_compiled(str(pattern)).sub(lambda _m, text=literal: text, result))
+    return result
+
+
 def jm_hex_int(text: object) -> int | None:
     """A hex string as a non-negative integer."""
     return None if text is None else int(str(text), 16)
@@ -67,6 +80,7 @@ FUNCTIONS: dict[str, tuple[int, Any]] = {
     "JM_SHA256": (1, jm_sha256),
     "JM_REPEAT": (2, jm_repeat),
     "JM_REGEXP_REPLACE": (3, jm_regexp_replace),
+    "JM_REGEXP_REPLACE_MANY": (-1, jm_regexp_replace_many),
     "JM_HEX_INT": (1, jm_hex_int),
 }
 
