@@ -89,7 +89,10 @@ def ordinary_columns(rows: int = 10_000, seed: int = 42) -> pd.DataFrame:
             ],
             "sku": [fake.ean13() for _ in range(rows)],
             "uuid": [str(fake.uuid4()) for _ in range(rows)],
-            "version": [f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}" for _ in range(rows)],
+            "version": [
+                f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}"
+                for _ in range(rows)
+            ],
             "status": [rng.choice(STATUSES) for _ in range(rows)],
         }
     )

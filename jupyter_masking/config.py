@@ -58,6 +58,19 @@ class ProfileSettings(BaseModel):
     ttl_s: float = Field(300.0, ge=0)
 
 
+class LocalIdentity(BaseModel):
+    """Who an embedded gateway acts for: the notebook's own user, with configured groups.
+
+    Only embedded mode reads it (a laptop, Binder, a single-user server); under a hub
+    gateway the hub token decides. ``user`` defaults to ``JUPYTERHUB_USER`` or the OS user.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = Field(None, description="user name; default: hub or OS user")
+    groups: list[str] = Field(default_factory=list, description="the user's groups")
+
+
 class GatewayConfig(BaseModel):
     """Everything the gateway holds that the notebook user must not."""
 
@@ -70,6 +83,9 @@ class GatewayConfig(BaseModel):
     audit_store: str | None = Field(None, description="sqlite path/URL or postgresql:// URL")
     profile: ProfileSettings = Field(default_factory=ProfileSettings)
     max_rows: int = Field(100_000, gt=0, description="default row cap when a request sets none")
+    local_identity: LocalIdentity = Field(
+        default_factory=LocalIdentity, description="embedded mode: the user and groups to act for"
+    )
 
     @field_validator("connections")
     @classmethod

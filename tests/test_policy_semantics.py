@@ -318,7 +318,8 @@ def test_builtin_masks_every_class_and_grants_nothing() -> None:
         assert human.effect == "mask", name
         assert human.rule_id == f"builtin:{name}"
         ai = engine.decide(who("x", actor="ai:x"), name)
-        capped = human.operator is not None and human.operator.name not in ("redact", "null", "hash")
+        strict = ("redact", "null", "hash")
+        capped = human.operator is not None and human.operator.name not in strict
         assert ai.effect == "mask", name
         assert ai.rule_id == ("ai-never-raw" if capped else f"builtin:{name}"), name
         assert ai.label == ("mask:pseudonym" if capped else human.label), name

@@ -91,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """``(line number, bytes)`` per input line; ``None`` for a line longer than ``limit``,
-    whose rest is skipped without holding it in memory."""
+    """``(line number, bytes)`` per input line, ``None`` for one longer than ``limit``.
+
+    The rest of an overlong line is skipped in chunks, never held in memory.
+    """
     number = 0
     while True:
         line = stream.readline(limit + 1)
@@ -163,7 +165,11 @@ def _text_of(line: str) -> tuple[str | None, str]:
     text = record.get("text")
     if text is None:
         return None, "no 'text' field"
-    return (text, "") if isinstance(text, str) else (None, "'text' is not a string")
+    if not isinstance(text, str):
+        return None, "'text' is not a string"
+    # JSON may carry lone surrogates ("\ud800"), which cannot be printed as UTF-8; "?"
+    # keeps every offset.
+    return text.encode("utf-8", "replace").decode("utf-8"), ""
 
 
 def _finding(finding: Any, explain: bool) -> dict[str, object]:

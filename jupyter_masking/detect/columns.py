@@ -34,6 +34,7 @@ import re2
 
 from jupyter_masking import classes as c
 from jupyter_masking.detect import pii, wordlists
+from jupyter_masking.detect import validators as v
 from jupyter_masking.detect.model import ColumnClassification, Detector, Finding
 from jupyter_masking.detect.names import name_rule
 from jupyter_masking.detect.registry import BY_CLASS
@@ -55,8 +56,19 @@ def _looks_like_address(text: str) -> bool:
     return len(text.split()) >= 2 and _ADDRESS.search(text) is not None
 
 
+_CARD_VALUE = re.compile(r"[0-9]{12,19}|[0-9]{4}(?:[ \-]?[0-9]{2,6}){2,4}")
+
+
+def _card_value(text: str) -> bool:
+    # With a name rule, any Luhn-valid 12-19 digit number: old and rare issuer ranges
+    # (13-digit Visa, 15-digit JCB) are not worth the text-pattern's caution here.
+    number = v.digits(text)
+    return _CARD_VALUE.fullmatch(text) is not None and 12 <= len(number) <= 19 and v.luhn(number)
+
+
 # Value checks that are not a pattern plus validator.
 _SPECIAL_CHECKS: dict[str, Callable[[str], bool]] = {
+    c.FINANCIAL_CREDIT_CARD: _card_value,
     c.PII_PERSON_NAME: _looks_like_name,
     c.PII_POSTAL_ADDRESS: _looks_like_address,
     c.PII_DATE_OF_BIRTH: lambda text: _DATE.fullmatch(text) is not None,
@@ -72,8 +84,12 @@ def _shape(data_class: str) -> Callable[[str], Any]:
     plain = [p.regex for p in detector.patterns if p.value is None]
     if not plain:
         return lambda text: None
-    compiled: Any = re2.compile("|".join(f"(?:{regex})" for regex in plain))
-    return compiled.fullmatch  # type: ignore[no-any-return]
+    source = "|".join(f"(?:{regex})" for regex in plain)
+    try:  # Python's re is faster per call on short values than the re2 wrapper
+        return re.compile(source).fullmatch
+    except re.error:
+        compiled: Any = re2.compile(source)
+        return compiled.fullmatch  # type: ignore[no-any-return]
 
 
 def value_validates(data_class: str, text: str) -> bool:
@@ -108,7 +124,8 @@ def _strings(values: Any) -> tuple[list[str], str]:
     if pd.api.types.is_numeric_dtype(series.dtype):
         floats = pd.api.types.is_float_dtype(series.dtype)
         return [str(int(v)) if floats and v == int(v) else str(v) for v in series], "number"
-    return [str(v).strip() for v in series if str(v).strip()], "text"
+    texts = series.astype(str).str.strip().tolist()
+    return [t for t in texts if t], "text"
 
 
 def _sample(values: Any, size: int) -> Any:
@@ -142,7 +159,7 @@ def classify_column(name: str, values: Any, sample: int = 1000) -> ColumnClassif
     "name rule 'phone_no'; 2/2 sampled values validated"
     """
     texts, kind = _strings(_sample(values, sample))
-    return _decide(name, texts, kind, _Spans())
+    return _decide(name, texts, kind, _rejected(name, texts), _Spans())
 
 
 def classify_frame(frame: Any, sample: int = 1000) -> dict[str, ColumnClassification]:
@@ -157,25 +174,35 @@ def classify_frame(frame: Any, sample: int = 1000) -> dict[str, ColumnClassifica
     """
     sampled = _sample(frame, sample)
     prepared = {str(col): _strings(sampled[col]) for col in sampled.columns}
+    rejected = {col: _rejected(col, texts) for col, (texts, _) in prepared.items()}
     spans = _Spans()
+    # One batch for everything worth scanning: all text of columns without a name rule,
+    # and the values a name rule rejected.
     spans.ensure(
         [
             t
             for col, (texts, kind) in prepared.items()
             if kind == "text"
-            for t in _to_scan(col, texts)
+            for t in _worth_scanning(texts, rejected[col])
         ]
     )
-    return {col: _decide(col, texts, kind, spans) for col, (texts, kind) in prepared.items()}
+    return {
+        col: _decide(col, texts, kind, rejected[col], spans)
+        for col, (texts, kind) in prepared.items()
+    }
 
 
-def _to_scan(name: str, texts: list[str]) -> list[str]:
-    """The distinct values worth scanning up front: all, or those the name rule rejects."""
+def _worth_scanning(texts: list[str], rejected: list[str] | None) -> list[str]:
+    return texts if rejected is None else rejected
+
+
+def _rejected(name: str, texts: list[str]) -> list[str] | None:
+    """The values that fail the column's name rule (``None`` without a rule)."""
     rule = name_rule(name)
-    distinct = list(dict.fromkeys(texts))
     if rule is None:
-        return distinct
-    return [t for t in distinct if not value_validates(rule[0], t)]
+        return None
+    verdicts = {t: value_validates(rule[0], t) for t in dict.fromkeys(texts)}
+    return [t for t in texts if not verdicts[t]]
 
 
 class _Spans:
@@ -199,17 +226,18 @@ def _whole(text: str, findings: list[Finding] | None) -> str | None:
     return None
 
 
-def _decide(name: str, texts: list[str], kind: str, spans: _Spans) -> ColumnClassification:
+def _decide(
+    name: str, texts: list[str], kind: str, rejected: list[str] | None, spans: _Spans
+) -> ColumnClassification:
     total = len(texts)
     rule = name_rule(name)
     notes: list[str] = []
-    if rule is not None:
+    if rule is not None and rejected is not None:
         hinted, words = rule
         if total == 0:
             return ColumnClassification(
                 name, hinted, 0.5, f"name rule '{words}'; no non-null values sampled"
             )
-        rejected = [t for t in texts if not value_validates(hinted, t)]
         spans.ensure(rejected if kind == "text" else [])
         rejected = [t for t in rejected if _whole(t, spans(t)) != hinted]
         valid = total - len(rejected)

@@ -64,7 +64,7 @@ def demo_frame(rows: int = 200, seed: int = 7) -> Any:
     """
     import pandas as pd
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     first, last = wordlists.first_names(("en_US",)), wordlists.last_names(("en_US",))
     records = []
     for i in range(rows):

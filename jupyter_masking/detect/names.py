@@ -66,7 +66,8 @@ NAME_RULES: tuple[tuple[str, str], ...] = (
     (
         c.PII_PERSON_NAME,
         r"(?:first|last|full|middle|given|family|maiden|customer|contact|patient|employee"
-        r"|person|holder|card_?holder|display)_?name|[fl]name|surname|forename|name",
+        r"|person|holder|card_?holder|display)_?name|[fl]name|surname|forename"
+        r"|^name$",  # a bare ``name``, not ``product_name``
     ),
     (
         c.PII_POSTAL_ADDRESS,

@@ -3,8 +3,9 @@
 Phone numbers are found by format, not by ``phonenumbers`` validity (which rejects
 half of all test and fake numbers), and need separators or context: a bare run of
 ten digits in text is an id as often as a phone. Person names inside free text are
-best effort: a known given name followed by a capitalised word (``<FIRST_NAMES>`` is
-replaced by the word list when the engine compiles), or a title such as ``Mr.``.
+best effort: a known given name followed by a capitalised word, a given name that is
+also a common word (``Mark``) followed by a known family name, or a title such as
+``Mr.``. The ``<...>`` tokens are replaced by the word lists when the engine compiles.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from jupyter_masking.detect import validators as v
 from jupyter_masking.detect.model import Detector, Pattern
 
 FIRST_NAMES_TOKEN = "<FIRST_NAMES>"
+GUARDED_NAMES_TOKEN = "<GUARDED_FIRST_NAMES>"
+LAST_NAMES_TOKEN = "<LAST_NAMES>"
 
 # Simple on purpose: a tighter local/domain grammar made the combined pass 1.5x slower.
 _EMAIL = r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z]{2,24}\b"
@@ -24,7 +27,8 @@ _NANP = (
     + r"[0-9]{4}" + _EXT
 )  # fmt: skip
 _INTL = r"\+[1-9][0-9]{0,2}[\-. ]?(?:\(0?[0-9]{1,4}\)[\-. ]?)?[0-9]{2,5}(?:[\-. ][0-9]{2,5}){1,4}\b"
-_PHONE_CONTEXT = r"(?i:phone|mobile|cell|tel\.?|call(?: me)?(?: at| on)?|fax|sms|text(?: me)?)"
+# A phone word, then up to 16 characters without digits ("Call back ", "phone (").
+_PHONE_CONTEXT = r"\b(?i:phone|mobile|cell|tel|call|fax|sms|whatsapp)[A-Za-z.]*[^0-9\n]{0,16}"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _H = r"[0-9A-Fa-f]{1,4}"
 _DATE = (
@@ -38,6 +42,7 @@ _STREET_SUFFIX = (
     r"|Close|Gardens|Grove|Row|Walk|Loop|Pike|Ridge|Hill|Park|Mews)"
 )
 _UNIT = r"(?:,? (?:Apt\.?|Suite|Unit|#) ?[0-9A-Za-z]{1,6})?"
+_SUFFIX = r"(?: (?:Jr|Sr)\.?| (?:II|III|IV|MD|DDS|DVM|PhD)\b)?"
 _CITY_ZIP = r"(?:,?\s+[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){0,2},? [A-Z]{2} [0-9]{5}(?:-[0-9]{4})?)?"
 
 DETECTORS: tuple[Detector, ...] = (
@@ -74,7 +79,7 @@ DETECTORS: tuple[Detector, ...] = (
             Pattern("international", _INTL, 0.6),
             Pattern(
                 "phone_context",
-                _PHONE_CONTEXT + r"[:#]?\s{0,3}\+?[0-9]{10,14}\b",
+                _PHONE_CONTEXT + r"\+?[0-9]{10,14}\b",
                 0.6,
                 value=r"(\+?[0-9]{10,14})$",
             ),
@@ -120,13 +125,23 @@ DETECTORS: tuple[Detector, ...] = (
             Pattern(
                 "title_name",
                 r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.? [A-Z][a-z]+(?:[\-'][A-Z][a-z]+)?"
-                r"(?: [A-Z][a-z]+(?:[\-'][A-Z][a-z]+)?)?",
+                r"(?: [A-Z][a-z]+(?:[\-'][A-Z][a-z]+)?)?" + _SUFFIX,
                 0.6,
+            ),
+            Pattern(
+                "guarded_given_name",
+                r"\b"
+                + GUARDED_NAMES_TOKEN
+                + r"(?: [A-Z]\.?)? "
+                + LAST_NAMES_TOKEN
+                + r"\b"
+                + _SUFFIX,
+                0.5,
             ),
             Pattern(
                 "given_name",
                 r"\b" + FIRST_NAMES_TOKEN + r"(?: [A-Z]\.?)?"
-                r" (?:Mc|Mac|O')?[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b",
+                r" (?:Mc|Mac|O')?[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b" + _SUFFIX,
                 0.5,
             ),
         ),

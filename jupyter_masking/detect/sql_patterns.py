@@ -105,7 +105,7 @@ _PATTERNS: dict[str, str] = {
         "([0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}[.][0-9]{1,3}"
         "|[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){3,7}|[0-9A-Fa-f]{0,4}::[0-9A-Fa-f]{1,4})"
     ),
-    c.PII_MAC_ADDRESS: "[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}",
+    c.PII_MAC_ADDRESS: "[0-9A-Fa-f]{2}([-:][0-9A-Fa-f]{2}){5}",
 }
 
 SQL_SPAN_PATTERNS: Mapping[str, str] = MappingProxyType(_PATTERNS)

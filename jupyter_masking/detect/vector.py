@@ -1,12 +1,16 @@
 """The scanner for many values at once, in pyarrow kernels (RE2 inside Arrow).
 
-Per pass: one ``replace_substring_regex`` wraps every match in a marker, one literal
-split cuts values into alternating text/match pieces, and offsets come from the
-piece lengths. The pattern behind each match is the first one that matches the
-piece in full (an anchored test per block of patterns, most pieces leave after the
-first hits); that is the alternative the leftmost-first pass chose, since an earlier
-pattern matching the whole piece would have matched at the same position first.
-Python runs only to confirm candidates that need it and to build the result lists.
+Per pass (see :func:`engine.passes`; passes run in two threads, since Arrow's kernels
+release the GIL): ``match_substring_regex`` picks the rows with a match, one
+``replace_substring_regex`` wraps every match in a marker, a literal split cuts values
+into alternating text/match pieces, and offsets come from the piece lengths.
+
+The pattern behind each match is the first one that matches the piece in full (an
+anchored test per block of patterns; most pieces leave after the first hits): that is
+the alternative the leftmost-first pass chose, since an earlier pattern matching the
+whole piece would have matched at the same position first. Python runs only to
+confirm candidates that need it and to build the result lists; findings of later
+passes that overlap earlier ones are dropped using sorted int64 keys.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jupyter_masking import classes
 from jupyter_masking.detect import engine
 from jupyter_masking.detect.model import Finding
 
@@ -37,25 +42,31 @@ def scan_many(values: Sequence[str]) -> list[list[Finding]]:
     >>> [len(found) for found in scan_many(["x@y.io and a@b.io", "none here"])]
     [2, 0]
     """
-    array = pa.array(values, pa.large_string())
+    try:
+        array = pa.array(values, pa.large_string())
+    except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates are not UTF-8
+        return [engine.scan(value) for value in values]
     marked = pc.match_substring(array, MARK).to_numpy(zero_copy_only=False)
     rows_of = np.flatnonzero(~marked)
     if len(rows_of) < len(values):
         array = array.take(pa.array(rows_of))
 
-    # The two passes run side by side: Arrow's regex kernels release the GIL.
+    # The passes run side by side: Arrow's regex kernels release the GIL.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        main_pass, late_pass = pool.map(partial(_pass, array), engine.passes())
-    rows, starts, ends, found = main_pass
-    late_rows, late_starts, late_ends, late_found = late_pass
-    keep = ~_overlapping(rows, starts, ends, late_rows, late_starts, late_ends)
-    rows = np.concatenate([rows, late_rows[keep]])
-    starts = np.concatenate([starts, late_starts[keep]])
-    found = found + [late_found[i] for i in np.flatnonzero(keep).tolist()]
+        done = list(pool.map(partial(_pass, array), engine.passes()))
+    width = 1 + max((int(ends.max()) for _, _, ends, _ in done if len(ends)), default=0)
+    keys, ends, found = _sorted(done[0], width)
+    for late in done[1:]:
+        late_keys, late_ends, late_found = _sorted(late, width)
+        keep = ~_overlapping(keys, ends, late_keys, late_ends, width)
+        keys = np.concatenate([keys, late_keys[keep]])
+        ends = np.concatenate([ends, late_ends[keep]])
+        found = np.concatenate([found, late_found[keep]])
+        order = np.argsort(keys, kind="stable")
+        keys, ends, found = keys[order], ends[order], found[order]
 
-    order = np.lexsort((starts, rows))
-    ordered = [found[i] for i in order.tolist()]
-    bounds = np.searchsorted(rows[order], np.arange(len(array) + 1)).tolist()
+    ordered = found.tolist()
+    bounds = np.searchsorted(keys // width, np.arange(len(array) + 1)).tolist()
     scanned = [ordered[bounds[i] : bounds[i + 1]] for i in range(len(array))]
     if len(rows_of) == len(values):
         return scanned
@@ -71,18 +82,24 @@ def _pass(
     array: pa.Array, kept: tuple[int, ...]
 ) -> tuple[IntArray, IntArray, IntArray, list[Finding]]:
     """Confirmed findings of one pass as parallel (row, start, end, finding) columns."""
-    wrapped = pc.replace_substring_regex(array, engine.alternation(kept), MARK + r"\0" + MARK)
+    regex = engine.alternation(kept)
+    # Only rows with a match go through replace and split; finding out stops at the first
+    # match, so it costs little even when every row has one.
+    hit_rows = np.flatnonzero(pc.match_substring_regex(array, regex).to_numpy(zero_copy_only=False))
+    if len(hit_rows) < len(array):
+        array = array.take(pa.array(hit_rows))
+    wrapped = pc.replace_substring_regex(array, regex, MARK + r"\0" + MARK)
     parts = pc.split_pattern(wrapped, MARK)
     offsets = parts.offsets.to_numpy()
     flat = pc.list_flatten(parts)
     lengths = pc.utf8_length(flat).to_numpy().astype(np.int64)
-    row = np.repeat(np.arange(len(array)), np.diff(offsets))
+    local = np.repeat(np.arange(len(array)), np.diff(offsets))
     starts = np.cumsum(lengths) - lengths
-    starts -= starts[offsets[:-1]][row]
-    picks = np.flatnonzero((np.arange(len(flat)) - offsets[:-1][row]) & 1)
+    starts -= starts[offsets[:-1]][local]
+    picks = np.flatnonzero((np.arange(len(flat)) - offsets[:-1][local]) & 1)
     pieces = flat.take(pa.array(picks))
     kinds = _classify(pieces, kept)
-    rows, begins = row[picks], starts[picks]
+    rows, begins = hit_rows[local[picks]], starts[picks]
     ends = begins + lengths[picks]
 
     confirms = np.array([e.confirms for e in engine.entries()] + [True])[kinds]
@@ -128,14 +145,17 @@ def _shared_findings(kinds: IntArray, starts: IntArray, ends: IntArray) -> list[
 
 # Patterns tried first when classifying, because they make most of the matches in
 # ordinary text. A match is only given one of them when no earlier pattern matches it.
-_COMMON = ("email", "nanp", "given_name", "url", "ipv4")
+_COMMON = ("email", "nanp", "url", "ipv4")
+# Classes whose pattern, last in its pass, takes every piece the others do not.
+_TRUSTED_LAST = frozenset({classes.PII_PERSON_NAME})
 
 
 def _classify(pieces: pa.Array, kept: tuple[int, ...]) -> IntArray:
     """The entry index of each piece: the first pattern of ``kept`` that matches it in full.
 
     A piece no anchored test accepts (a word boundary that held only in context) gets
-    -1 and is rescanned on its own.
+    -1 and is rescanned on its own. In the name pass, pieces the title pattern does not
+    take are given names without testing them against the word list, the costliest test.
     """
     kinds = np.full(len(pieces), -1, dtype=np.int64)
     remaining = np.arange(len(pieces))
@@ -151,10 +171,11 @@ def _classify(pieces: pa.Array, kept: tuple[int, ...]) -> IntArray:
             hits = hits[~earlier]
         kinds[hits] = kept[position]
         remaining = np.setdiff1d(remaining, hits, assume_unique=True)
-    for first in range(0, len(kept), _BLOCK):
+    last = len(kept) - 1
+    for first in range(0, last, _BLOCK):
         if len(remaining) == 0:
             break
-        block = kept[first : first + _BLOCK]
+        block = kept[first : min(first + _BLOCK, last)]
         hit = _full_match(pieces, remaining, engine.alternation(block))
         inside, remaining = remaining[hit], remaining[~hit]
         for index in block:
@@ -163,6 +184,11 @@ def _classify(pieces: pa.Array, kept: tuple[int, ...]) -> IntArray:
             own = _full_match(pieces, inside, engine.alternation((index,)))
             kinds[inside[own]] = index
             inside = inside[~own]
+    if engine.entries()[kept[last]].detector.data_class in _TRUSTED_LAST:
+        kinds[remaining] = kept[last]
+    else:
+        own = _full_match(pieces, remaining, engine.alternation(kept[last:]))
+        kinds[remaining[own]] = kept[last]
     return kinds
 
 
@@ -174,26 +200,32 @@ def _full_match(pieces: pa.Array, which: IntArray, regex: str) -> IntArray:
     return result.to_numpy(zero_copy_only=False)
 
 
-def _overlapping(
-    rows: IntArray,
-    starts: IntArray,
-    ends: IntArray,
-    l_rows: IntArray,
-    l_starts: IntArray,
-    l_ends: IntArray,
-) -> IntArray:
-    """For each late finding, whether it overlaps a finding of the main pass in its row.
+def _sorted(
+    columns: tuple[IntArray, IntArray, IntArray, list[Finding]], width: int
+) -> tuple[IntArray, IntArray, Any]:
+    """One pass's findings sorted by ``row * width + start``: keys, ends, findings."""
+    rows, starts, ends, found = columns
+    keys = rows * width + starts
+    order = np.argsort(keys, kind="stable")
+    objects = np.empty(len(found), dtype=object)
+    objects[:] = found
+    return keys[order], ends[order], objects[order]
 
-    Main findings of a row do not overlap each other, so the only candidate is the last
-    one that starts before the late finding ends.
+
+def _overlapping(
+    keys: IntArray, ends: IntArray, late_keys: IntArray, late_ends: IntArray, width: int
+) -> IntArray:
+    """For each later finding, whether it overlaps an earlier one in its row.
+
+    Keys are ``row * width + start``, sorted. Earlier findings of a row do not overlap
+    each other, so the only candidate is the last one that starts before the later
+    finding ends.
     """
-    if len(rows) == 0 or len(l_rows) == 0:
-        return np.zeros(len(l_rows), dtype=bool)
-    width = int(max(ends.max(), l_ends.max())) + 1
-    order = np.lexsort((starts, rows))
-    keys = rows[order] * width + starts[order]
-    candidate = np.searchsorted(keys, l_rows * width + l_ends, side="left") - 1
+    if len(keys) == 0 or len(late_keys) == 0:
+        return np.zeros(len(late_keys), dtype=bool)
+    late_rows, late_starts = late_keys // width, late_keys % width
+    candidate = np.searchsorted(keys, late_keys - late_starts + late_ends, side="left") - 1
     valid = candidate >= 0
     candidate = np.where(valid, candidate, 0)
-    same_row = rows[order][candidate] == l_rows
-    return valid & same_row & (ends[order][candidate] > l_starts)
+    same_row = keys[candidate] // width == late_rows
+    return valid & same_row & (ends[candidate] > late_starts)

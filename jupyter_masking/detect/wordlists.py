@@ -20,7 +20,8 @@ from functools import cache
 LOCALES: tuple[str, ...] = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT")
 
 # First names that are also common capitalised English words at a sentence start; they
-# stay in the lists but do not start a name match inside free text.
+# stay in the lists, but inside free text they start a name only before a known family
+# name ("Mark Johnson", not "Mark Down").
 AMBIGUOUS_FIRST_NAMES = frozenset(
     {"April", "Art", "Bill", "Can", "Case", "Chance", "Dale", "Dean", "Do", "Grant", "Guy"}
     | {"Hope", "Joy", "June", "Mark", "May", "Miles", "Page", "Price", "Rich", "Will"}
@@ -76,7 +77,17 @@ def is_last_name(word: str) -> bool:
 
 
 def text_first_names() -> tuple[str, ...]:
-    """Given names that may start a name match inside free text (ambiguous words removed)."""
-    return tuple(
-        name for name in first_names() if name not in AMBIGUOUS_FIRST_NAMES and len(name) > 2
-    )
+    """Given names that start a name match in free text before any capitalised word."""
+    return tuple(name for name in first_names() if not _needs_known_surname(name))
+
+
+def guarded_first_names() -> tuple[str, ...]:
+    """Given names that are also common words (``May``) or very short (``Al``).
+
+    Inside free text they start a name only before a known family name.
+    """
+    return tuple(name for name in first_names() if _needs_known_surname(name))
+
+
+def _needs_known_surname(name: str) -> bool:
+    return name in AMBIGUOUS_FIRST_NAMES or len(name) <= 2

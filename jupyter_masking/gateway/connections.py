@@ -9,7 +9,9 @@ samples for content profiling. Failures become one-line
 credentials or values.
 
 URLs are SQLAlchemy URLs: ``duckdb:///path.duckdb``, ``sqlite:///path.db``,
-``postgresql://user:pw@host/db`` (psycopg 3), ``mysql://`` or ``mariadb://`` (PyMySQL).
+``postgresql://user:pw@host/db`` (psycopg 3), ``mysql://`` or ``mariadb://`` (PyMySQL),
+``spark://local[2]?warehouse=/path`` (a local PySpark session) and ``sc://host:15002``
+(Spark Connect; see :mod:`jupyter_masking.gateway.engines.spark`).
 ``${NAME}`` in a URL is read from the environment when the connection opens.
 
 >>> config = ConnectionConfig("warehouse", "postgresql://reader:s3cret@db.internal/sales")

@@ -114,7 +114,9 @@ class Gateway:
                 plan.sql, params, who, max_rows=request.max_rows or self.config.max_rows
             )
             frame = _frame(result.table, plan.outputs)
-            frame, outputs = scan_result(frame, plan.outputs, who, policy=policy, key=self.key)
+            frame, outputs = scan_result(
+                frame, plan.outputs, who, policy=policy, key=self.key, free_text=plan.free_text
+            )
             frame = _present(frame, plan.present)
         except (BadInput, Refused) as error:
             self._audit(request, who, name, source, analysis, plan, "refused", error, started)

@@ -8,6 +8,7 @@ The rewritten SQL carries per-class subkeys: it is executed, never shown or logg
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from sqlglot import exp
 
 from jupyter_masking.audit.event import OutputLineage
 from jupyter_masking.catalog import Catalog, ColumnInfo
-from jupyter_masking.detect import SQL_SPAN_PATTERNS
+from jupyter_masking.detect import DETECTORS, SQL_SPAN_PATTERNS
 from jupyter_masking.errors import Refused
 from jupyter_masking.identity import Identity
 from jupyter_masking.mask import MaskingKey, SqlContext, build, span_mask_sql
@@ -26,6 +27,9 @@ from jupyter_masking.sql.rewrite import rewrite
 from jupyter_masking.sql.schema import Table
 
 SPAN_OPERATOR = "redact(spans)"
+# Span classes SQL has no pattern for (names, addresses): only the result scan masks them,
+# and it can only find them in free text that reaches it unchanged.
+SCAN_ONLY_CLASSES = frozenset(d.data_class for d in DETECTORS) - frozenset(SQL_SPAN_PATTERNS)
 _TEXT_TYPES = (exp.DataType.TEXT_TYPES | {exp.DataType.Type.UNKNOWN}) - {exp.DataType.Type.NAME}
 
 
@@ -39,6 +43,8 @@ class ColumnPlan:
         operator: The operator text applied in SQL, ``redact(spans)`` for free text, or ``None``.
         presents: Whether the masked output is a token that needs the presenter.
         span_rule: The rule(s) behind span masking of free text.
+        scan_only: Free text that may hold spans (names) only the result scan can mask and
+            this identity may not see raw.
     """
 
     info: ColumnInfo
@@ -46,6 +52,7 @@ class ColumnPlan:
     operator: str | None = None
     presents: bool = False
     span_rule: str | None = None
+    scan_only: bool = False
 
     @property
     def masked(self) -> bool:
@@ -59,10 +66,12 @@ class Plan:
 
     Attributes:
         analysis: The analyzer's view of the query.
-        columns: Per physical column read (every column of every table read), its plan.
+        columns: Per physical column the query reads, its plan.
         sql: The rewritten SQL to execute (holds subkeys: never show it).
         outputs: Per output column, the lineage the audit event records.
         present: Output name → data class, for outputs that carry pseudonym tokens unchanged.
+        free_text: Output name → whether it passes :attr:`ColumnPlan.scan_only` free text
+            unchanged (the scan masks it) or derives from it (text derived so is refused).
     """
 
     analysis: Analysis
@@ -70,6 +79,7 @@ class Plan:
     sql: str
     outputs: tuple[OutputLineage, ...]
     present: Mapping[str, str] = field(default_factory=dict)
+    free_text: Mapping[str, bool] = field(default_factory=dict)
 
 
 def plan_query(
@@ -87,22 +97,32 @@ def plan_query(
     """
     columns: dict[SourceColumn, ColumnPlan] = {}
     masks: dict[Table, dict[str, exp.Expression]] = {}
-    read = set(analysis.columns_read)
+    read: dict[Table, list[str]] = {}
+    for source in analysis.columns_read:
+        read.setdefault(source.table, []).append(source.column)
     for table in analysis.tables:
         infos = catalog.columns(table, policy.tagged_class)
-        for column in table.columns:
-            source = SourceColumn(table, column.name)
+        types = {column.name: column.type for column in table.columns}
+        # Only columns the query reads are planned and projected: an unread column is never
+        # computed, so it can neither leak nor cost (a denied one is simply absent).
+        for name in read.get(table, ()):
             planned, sql = _plan_column(
-                infos[column.name], column.type, identity, policy, key, analysis.dialect
+                infos[name], types[name], identity, policy, key, analysis.dialect
             )
             if planned.decision is not None and planned.decision.effect == "deny":
-                if source in read:
-                    raise _denied(planned, identity)
-                sql = exp.cast(exp.null(), exp.DataType.build(column.type, analysis.dialect))
-            columns[source] = planned
+                raise _denied(planned, identity)
+            columns[SourceColumn(table, name)] = planned
             if sql is not None:
-                masks.setdefault(table, {})[column.name] = sql
-    rewritten = rewrite(analysis.expression, masks, resolve=table_of, dialect=analysis.dialect)
+                masks.setdefault(table, {})[name] = sql
+    # analyze() hands every caller its own copy of the expression: rewrite it in place
+    rewritten = rewrite(
+        analysis.expression,
+        masks,
+        resolve=table_of,
+        dialect=analysis.dialect,
+        keep=read,
+        copy=False,
+    )
     outputs = tuple(_lineage(o, columns) for o in analysis.outputs)
     present = {
         out.name: columns[out.sources[0]].info.data_class or ""
@@ -111,7 +131,13 @@ def plan_query(
         and len(out.sources) == 1
         and columns[out.sources[0]].presents
     }
-    return Plan(analysis, columns, rewritten.sql(analysis.dialect), outputs, present)
+    free_text = {
+        out.name: out.transform == "identity"
+        for out in analysis.outputs
+        if any(columns[s].scan_only for s in out.sources if s in columns)
+    }
+    text = rewritten.sql(analysis.dialect, copy=False)  # the tree is not used again
+    return Plan(analysis, columns, text, outputs, present, free_text)
 
 
 def _plan_column(
@@ -147,15 +173,16 @@ def _plan_spans(
     # SQL cannot validate spans, so every class not raw for this identity is masked.
     decisions = {c: policy.decide(identity, c) for c in SQL_SPAN_PATTERNS}
     patterns = {c: p for c, p in SQL_SPAN_PATTERNS.items() if decisions[c].effect != "raw"}
+    scan_only = any(policy.decide(identity, c).effect != "raw" for c in SCAN_ONLY_CLASSES)
     if not patterns:
-        return ColumnPlan(info), None
+        return ColumnPlan(info, scan_only=scan_only), None
     seen = [c for c in info.span_classes if c in patterns] or list(patterns)
     rules = sorted({decisions[c].rule_id for c in seen})
     context = SqlContext(dialect, "pii.free_text", "", data_type)
     name = info.path.rsplit(".", 1)[1]
     sql = span_mask_sql(exp.column(name, quoted=True), patterns, context)
     rule = rules[0] if len(rules) == 1 else f"{rules[0]} (+{len(rules) - 1} more)"
-    return ColumnPlan(info, None, SPAN_OPERATOR, False, rule), sql
+    return ColumnPlan(info, None, SPAN_OPERATOR, False, rule, scan_only), sql
 
 
 def _lineage(output: OutputColumn, columns: Mapping[SourceColumn, ColumnPlan]) -> OutputLineage:
@@ -195,6 +222,13 @@ def _denied(plan: ColumnPlan, identity: Identity) -> Refused:
 
 
 def _data_type(text: str, dialect: str) -> exp.DataType:
+    """The parsed column type (a copy: operators may build it into their SQL)."""
+    return _parsed_type(text, dialect).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_type(text: str, dialect: str) -> exp.DataType:
+    # parsing a type name costs about as much as the rest of planning a column
     try:
         return exp.DataType.build(text, dialect=dialect)
     except Exception:  # an exotic type name is simply "unknown"

@@ -6,14 +6,26 @@ are scanned. A column that turns out to hold one class as a whole is masked with
 class's operator; sensitive spans inside text are replaced by the same pseudonyms the
 values get in their own columns. Not the primary mechanism: derivations of raw values
 (``reverse(x)``) are beyond any scan, which is why the rewrite masks in the database.
+
+Free text may hold spans SQL cannot mask (names): outputs that pass such text unchanged
+are always scanned (also when another source, say a masked email in a UNION, labels them),
+and text *derived* from it (``upper(body)``, ``body || email``, ``string_agg(body)``) is
+refused, since no scan can find a name in ``reverse(body)``. Numbers, booleans and dates
+derived from it (``length(body)``) pass.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+from collections.abc import Mapping
+
+import numpy as np
 import pandas as pd
 
 from jupyter_masking.audit.event import OutputLineage
 from jupyter_masking.detect import classify_column, find_spans_many
+from jupyter_masking.errors import Refused
 from jupyter_masking.identity import Identity
 from jupyter_masking.mask import MaskingKey, PyContext, build, parse_operator_call
 from jupyter_masking.mask import pseudonymize_spans as replace_spans
@@ -31,19 +43,29 @@ def scan_result(
     *,
     policy: PolicyEngine,
     key: MaskingKey,
+    free_text: Mapping[str, bool] | None = None,
 ) -> tuple[pd.DataFrame, tuple[OutputLineage, ...]]:
     """Mask what the scan finds in unmasked string outputs; return the frame and lineage.
 
-    ``frame``'s columns are in the order of ``outputs``.
+    ``frame``'s columns are in the order of ``outputs``. ``free_text`` (from the plan) names
+    the outputs that read free text with spans only the scan can mask: ``True`` when they pass
+    it unchanged (always scanned), ``False`` when they derive from it.
+
+    Raises:
+        Refused: An output derives text from such free text.
     """
     if policy.unclassified != "scan" or frame.empty:
         return frame, outputs
+    free_text = free_text or {}
     scanned = list(outputs)
     columns: dict[int, pd.Series] = {}
     for position, out in enumerate(outputs):
-        if not _needs_scan(out) or not _is_text(frame.iloc[:, position]):
-            continue
         values = frame.iloc[:, position]
+        unchanged = free_text.get(out.name)
+        if unchanged is False and _carries_text(values):
+            raise _derived_text(out)
+        if not (_needs_scan(out) or unchanged) or not _is_text(values):
+            continue
         found = _scan_column(values, out, identity, policy, key)
         if found is not None:
             columns[position], scanned[position] = found
@@ -61,10 +83,41 @@ def _needs_scan(out: OutputLineage) -> bool:
     return out.data_class is None or out.data_class.startswith("free_text")
 
 
+# Values that cannot spell out a name (checked per value for object columns).
+_SCALARS = (bool, int, float, decimal.Decimal, dt.date, dt.time, dt.timedelta, np.number, np.bool_)
+
+
+def _carries_text(values: pd.Series) -> bool:
+    """Whether ``values`` may hold text: strings, bytes, lists, structs, JSON or unknown."""
+    kind = values.dtype.kind
+    if kind in "biufcmM":
+        return False
+    present = values.dropna()
+    return not all(isinstance(value, _SCALARS) for value in present)
+
+
+def _derived_text(out: OutputLineage) -> Refused:
+    return Refused(
+        f"output {out.name} derives text from free text whose names only the result scan can mask",
+        column=out.name,
+        hint="select the free-text column unchanged (the scan masks names there), or derive "
+        "numbers from it (length, position, count)",
+    )
+
+
+# What ``pd.api.types.infer_dtype`` says of object columns that may hold a string.
+_MIXED = frozenset({"mixed", "mixed-integer", "mixed-integer-float"})
+
+
 def _is_text(values: pd.Series) -> bool:
-    if pd.api.types.is_string_dtype(values.dtype):
-        return True
-    return values.dtype == object and values.map(lambda v: isinstance(v, str)).any()
+    # is_string_dtype is also true of object columns of Decimals: ask for the values' kind
+    # (in C) and look at each value only when the kinds are mixed
+    if values.dtype != object:
+        return pd.api.types.is_string_dtype(values.dtype)
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in _MIXED:
+        return bool(values.map(lambda v: isinstance(v, str)).any())
+    return kind == "string"
 
 
 def _scan_column(

@@ -45,6 +45,7 @@ from sqlglot.optimizer.qualify_columns import qualify_columns, quote_identifiers
 from sqlglot.optimizer.qualify_tables import qualify_tables
 from sqlglot.optimizer.resolver import Resolver
 from sqlglot.optimizer.scope import Scope, traverse_scope
+from sqlglot.tokenizer_core import TokenType
 
 from jupyter_masking.errors import BadInput, MaskingError, Refused
 from jupyter_masking.sql import functions, views
@@ -285,8 +286,51 @@ def _parse(sql: str, dialect: Dialect) -> exp.Expr:
     return statements[0]
 
 
+_READ_STARTS = frozenset({"SELECT", "WITH", "FROM", "(", "TABLE", "VALUES"})
+# Statement verbs sqlglot tokenizes as plain names; any other unknown first word is a typo
+# (SELEC), which is bad input, not a refused statement.
+_STATEMENT_VERBS = frozenset(
+    [
+        "ATTACH",
+        "BACKUP",
+        "BINLOG",
+        "CHECKPOINT",
+        "CHECKSUM",
+        "CLUSTER",
+        "DEALLOCATE",
+        "DETACH",
+        "DISCARD",
+        "DO",
+        "EXECUTE",
+        "FLUSH",
+        "HANDLER",
+        "HELP",
+        "IMPORT",
+        "INSTALL",
+        "LISTEN",
+        "NOTIFY",
+        "PREPARE",
+        "PURGE",
+        "REINDEX",
+        "RELEASE",
+        "REPAIR",
+        "RESET",
+        "RESIGNAL",
+        "RESTORE",
+        "SAVEPOINT",
+        "SHUTDOWN",
+        "SIGNAL",
+        "UNINSTALL",
+        "UNLISTEN",
+        "VACUUM",
+        "XA",
+    ]
+)
+
+
 def _syntax_error(sql: str, error: ParseError, dialect: Dialect) -> MaskingError:
-    words = [token.text.upper() for token in dialect.tokenize(sql)]
+    tokens = dialect.tokenize(sql)
+    words = [token.text.upper() for token in tokens]
     for first, second in itertools.pairwise(words):
         if first == "INTO" and (second in _FILE_TARGETS or second.startswith("@")):
             return Refused(
@@ -294,7 +338,8 @@ def _syntax_error(sql: str, error: ParseError, dialect: Dialect) -> MaskingError
                 construct=f"INTO {second}",
                 hint="remove the INTO clause; keep results in the DataFrame",
             )
-    if words and words[0] not in {"SELECT", "WITH", "FROM", "(", "TABLE", "VALUES"}:
+    keyword = bool(tokens) and tokens[0].token_type != TokenType.VAR
+    if words and words[0] not in _READ_STARTS and (keyword or words[0] in _STATEMENT_VERBS):
         return Refused(f"{words[0]} is not a read query", construct=words[0], hint=_SELECT_HINT)
     detail = error.errors[0] if error.errors else {}
     near = str(detail.get("highlight") or "")[:40]

@@ -110,18 +110,40 @@ _SQLITE = """
     j_s_o_n_object_agg json_group_array json_group_object json_array json_object
 """
 
+# Spark SQL: no reflect/java_method (Java calls), input_file_name (paths), current_user,
+# version, raise_error, read_files; sqlglot's canonical names where it types the call.
+_SPARK = """
+    date_format unix_to_str str_to_unix weekday timestamp_from_parts make_interval
+    date_from_unix_date unix_date unix_seconds unix_millis timestamp_seconds timestamp_millis
+    months_between add_months next_day ts_or_ds_add ts_or_ds_to_date to_timestamp_ntz
+    to_timestamp_ltz try_to_timestamp convert_timezone array_unique_agg array_sort crc32
+    conv bin format_number printf quantile every some std map_keys map_values json_tuple
+    json_format from_json schema_of_json hash xxhash64 monotonically_increasing_id
+    spark_partition_id randn shuffle array_max array_min array_union array_intersect
+    array_except arrays_zip flatten transform filter forall zip_with reduce map_filter
+    map_from_entries map_entries str_to_map regexp sentences btrim find_in_set mask
+    luhn_check try_sum try_avg try_to_number to_number to_varchar count_min_sketch
+    bitwise_xor_agg bitwise_count pmod positive negative log1p expm1 hypot cosh sinh tanh
+    acosh asinh atanh e bround histogram_numeric cardinality array_compact array_append
+    array_prepend array_remove array_insert get inline explode_outer posexplode
+    posexplode_outer stack isnull isnotnull nvl2 nanvl overlay substring_index elt
+    safe_add safe_subtract safe_multiply safe_divide equal_null encode decode
+    generate_series
+"""
+
 DIALECT_EXTRAS: dict[str, frozenset[str]] = {
     "postgres": _words(_POSTGRES),
     "duckdb": _words(_DUCKDB),
     "mysql": _words(_MYSQL),
     "sqlite": _words(_SQLITE),
+    "spark": _words(_SPARK),
 }
 """Extra read-only functions per dialect; ``mysql`` serves MariaDB too."""
 
 FUNCTIONS_ALLOWED: dict[str, frozenset[str]] = {
     dialect: COMMON | extras for dialect, extras in DIALECT_EXTRAS.items()
 }
-"""The full allow-list per dialect; other dialects (``spark``) get :data:`COMMON` only."""
+"""The full allow-list per dialect; other dialects get :data:`COMMON` only."""
 
 TABLE_FUNCTIONS_ALLOWED: frozenset[str] = _words(
     """unnest explode exploding_generate_series generate_series range generate_subscripts
@@ -163,7 +185,14 @@ _DENIED_GROUPS: tuple[tuple[tuple[str, str], str], ...] = (
         """read_csv read_csv_auto read_parquet read_json read_json_auto read_ndjson read_text
         read_blob read_xlsx glob sniff_csv parquet_scan parquet_metadata parquet_schema
         pg_read_file pg_read_binary_file pg_ls_dir pg_stat_file lo_import lo_export lo_get
-        load_file load_extension readfile writefile to_file""",
+        load_file load_extension readfile writefile to_file read_files""",
+    ),
+    (
+        (
+            "runs Java code on the cluster",
+            "remove it: the gateway runs only built-in SQL functions",
+        ),
+        "reflect java_method try_reflect",
     ),
     (
         _REMOTE,
@@ -184,7 +213,7 @@ _DENIED_GROUPS: tuple[tuple[tuple[str, str], str], ...] = (
         current_database current_schema current_schemas current_catalog user system_user
         database schema connection_id inet_server_addr pg_postmaster_start_time
         sqlite_version current_version duckdb_settings duckdb_extensions
-        duckdb_secrets""",
+        duckdb_secrets input_file_name input_file_block_start input_file_block_length""",
     ),
     (_STALL, "pg_sleep pg_sleep_for pg_sleep_until sleep benchmark zeroblob randomblob"),
 )

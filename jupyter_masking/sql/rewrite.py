@@ -19,7 +19,7 @@ table, the expression that reads each masked column.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
@@ -30,7 +30,15 @@ ColumnMasks = Mapping[Table, Mapping[str, exp.Expression]]
 Resolver = Callable[[exp.Table], Table | None]
 
 
-def rewrite(query: exp.Query, masks: ColumnMasks, *, resolve: Resolver, dialect: str) -> exp.Query:
+def rewrite(
+    query: exp.Query,
+    masks: ColumnMasks,
+    *,
+    resolve: Resolver,
+    dialect: str,
+    keep: Mapping[Table, Collection[str]] | None = None,
+    copy: bool = True,
+) -> exp.Query:
     """Return a copy of ``query`` whose sensitive table reads go through masking subqueries.
 
     Args:
@@ -40,11 +48,15 @@ def rewrite(query: exp.Query, masks: ColumnMasks, *, resolve: Resolver, dialect:
         resolve: Maps a table node of ``query`` to the schema table it reads, ``None`` if it is
             not a physical table (a CTE reference resolves through its scope and never gets here).
         dialect: The dialect the identifiers are normalised for.
+        keep: Per table, the only columns its masking subquery projects (the columns the query
+            reads); every column when not given, or when the reference renames columns by
+            position (``AS t(a, b)``).
+        copy: Whether to leave ``query`` unmodified (``False``: rewrite it in place).
 
     Returns:
-        The rewritten query; ``query`` itself is not modified.
+        The rewritten query.
     """
-    rewritten = query.copy()
+    rewritten = query.copy() if copy else query
     targets: list[tuple[exp.Table, Table]] = []
     for scope in traverse_scope(rewritten):
         for source in scope.sources.values():
@@ -54,26 +66,41 @@ def rewrite(query: exp.Query, masks: ColumnMasks, *, resolve: Resolver, dialect:
             if table is not None and masks.get(table):
                 targets.append((source, table))
     for node, table in targets:
-        node.replace(_masking_subquery(node, table, masks[table], dialect))
+        names = [column.name for column in table.columns]
+        if keep is not None and table in keep and not _renames_by_position(node):
+            wanted = set(keep[table])
+            names = [name for name in names if name in wanted]
+        node.replace(_masking_subquery(node, names, masks[table], dialect))
     return rewritten
 
 
+def _renames_by_position(node: exp.Table) -> bool:
+    alias = node.args.get("alias")
+    return isinstance(alias, exp.TableAlias) and bool(alias.columns)
+
+
 def _masking_subquery(
-    node: exp.Table, table: Table, masked: Mapping[str, exp.Expression], dialect: str
+    node: exp.Table, names: list[str], masked: Mapping[str, exp.Expression], dialect: str
 ) -> exp.Subquery:
     alias = node.alias_or_name
     physical = node.copy()
     physical.set("alias", None)
     projections = [
         exp.alias_(
-            masked[column.name].copy() if column.name in masked else _column(column.name),
-            _identifier(column.name),
+            masked[name].copy() if name in masked else _column(name),
+            _identifier(name),
+            copy=False,
         )
-        for column in table.columns
+        for name in names
     ]
-    select = exp.select(*projections).from_(physical)
+    select = exp.select(*projections, copy=False).from_(physical, copy=False)
+    renames = node.args.get("alias")
+    columns = [c.copy() for c in renames.columns] if isinstance(renames, exp.TableAlias) else []
     return exp.Subquery(
-        this=select, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=_quoted(node)))
+        this=select,
+        alias=exp.TableAlias(
+            this=exp.to_identifier(alias, quoted=_quoted(node)), columns=columns or None
+        ),
     )
 
 

@@ -24,6 +24,8 @@ ENGINES: dict[str, tuple[str, str, frozenset[str]]] = {
     "postgres": ("postgres", "PostgresConnection", frozenset({"", "psycopg"})),
     "mysql": ("mysql", "MySQLConnection", frozenset({"", "pymysql"})),
     "mariadb": ("mysql", "MySQLConnection", frozenset({"", "pymysql"})),
+    "spark": ("spark", "SparkConnection", frozenset({""})),
+    "sc": ("spark", "SparkConnection", frozenset({""})),
 }
 
 
@@ -37,7 +39,7 @@ def engine_for(url: sa.URL, name: str) -> type[Connection]:
     if backend not in ENGINES:
         raise ConfigError(
             f"connection '{name}': unsupported database {backend!r}",
-            hint="use duckdb, sqlite, postgresql or mysql/mariadb URLs",
+            hint="use duckdb, sqlite, postgresql, mysql/mariadb, spark://local[N] or sc:// URLs",
         )
     module, cls, drivers = ENGINES[backend]
     if driver not in drivers:
