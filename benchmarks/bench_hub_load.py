@@ -25,7 +25,6 @@ import os
 import platform
 import random
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -72,10 +71,10 @@ class Stats:
     def row(self, label: str) -> str:
         lat = sorted(self.latencies_ms)
         if not lat:
-            return f"{label:<34} no answers; errors {len(self.errors)}"
+            return f"{label:<40} no answers; errors {len(self.errors)}"
         total = len(lat) + len(self.errors)
         return (
-            f"{label:<34} {total:>5} {total / self.wall_s:>7.1f} {pct(lat, 50):>7.1f}"
+            f"{label:<40} {total:>5} {total / self.wall_s:>7.1f} {pct(lat, 50):>7.1f}"
             f" {pct(lat, 95):>7.1f} {pct(lat, 99):>7.1f} {lat[-1]:>7.1f} {len(self.errors):>6}"
             f" {len(self.wrong):>6}"
         )
@@ -88,7 +87,7 @@ def pct(ordered: list[float], q: float) -> float:
 
 
 HEADER = (
-    f"{'run':<34} {'reqs':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
+    f"{'run':<40} {'reqs':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
     f" {'max ms':>7} {'errors':>6} {'wrong':>6}"
 )
 
@@ -243,6 +242,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4, help="gateway threads")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time (s), paced run")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="also run with this many gateway processes"
+    )
     parser.add_argument("--skip-faults", action="store_true")
     args = parser.parse_args()
     problem = harness.chp_problem()
@@ -298,76 +300,107 @@ def main() -> None:
     )
     names = [f"user{i:02d}" for i in range(args.users)]
     groups = {g: [n for i, n in enumerate(names) if GROUPS[i % 3] == g] for g in GROUPS}
-    hub = harness.write_hub(
-        work / "hub",
-        config,
-        groups=groups,
-        service_env={"JUPYTER_MASKING_DATA_DIR": str(work / "service")},
-        workers=args.workers,
-        gateway_args=["--log-level", "WARNING", "--request-timeout", "8"],
-    )
-    t0 = time.perf_counter()
-    hub.start()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python"
-        f" {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start"
+        f" {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start;"
+        f" work dir {work}"
     )
-    print(f"hub + proxy + gateway started in {time.perf_counter() - t0:.1f} s; work dir {work}")
+    print()
+    print(HEADER)
+    hub: harness.Hub | None = None
     try:
-        users = {n: (hub.token_for(n), GROUPS[i % 3]) for i, n in enumerate(names)}
-        proxied = f"{hub.public_url}/services/{harness.SERVICE}/"
-        # first contact: every token is looked up at the hub once, then cached
-        first = asyncio.run(run_load(proxied, users, raw, args.users, 0))
-        print()
-        print(HEADER)
-        print(first.row("first query per user (hub lookup)"))
-        closed = asyncio.run(run_load(proxied, users, raw, args.queries, 0))
-        print(closed.row(f"closed loop, {args.users} users, via proxy"))
-        direct = asyncio.run(run_load(hub.gateway_url, users, raw, args.queries, 0))
-        print(direct.row(f"closed loop, {args.users} users, direct"))
-        paced = asyncio.run(run_load(proxied, users, raw, args.queries, args.think))
-        print(paced.row(f"paced ~{args.think:g} s think, via proxy"))
-        for label, stats in (("closed/proxy", closed), ("direct", direct), ("paced", paced)):
-            for item in (stats.errors + stats.wrong)[:3]:
-                print(f"  {label}: {item}")
-        if closed.latencies_ms and direct.latencies_ms:
-            ratio = statistics.median(closed.latencies_ms) / statistics.median(direct.latencies_ms)
-            print(f"proxy/direct p50 ratio: {ratio:.2f}x")
-
-        if args.skip_faults:
-            return
-        print()
-        bob = next(n for n, (_, g) in users.items() if g == "support")
-        client = RemoteClient(hub.gateway_url, users[bob][0])
-        if relay is not None and pg is not None:
-            ask = QueryRequest("SELECT count(*) AS n FROM customers", connection="warehouse")
-            print(
-                "database faults (PostgreSQL behind a relay: hung, then reset and down, then up):"
+        for processes in sorted({1, args.processes}):
+            hub = harness.write_hub(
+                work / f"hub{processes}",
+                config,
+                groups=groups,
+                service_env={"JUPYTER_MASKING_DATA_DIR": str(work / "service")},
+                workers=args.workers,
+                gateway_args=[
+                    "--log-level",
+                    "WARNING",
+                    "--request-timeout",
+                    "8",
+                    "--processes",
+                    str(processes),
+                ],
             )
-            report("before", lambda: client.query(ask))
-            relay.freeze()
-            report("hung database", lambda: client.query(ask))
-            report("other connection", lambda: client.query(QueryRequest("SELECT 1 AS x")))
-            relay.cut()
-            for i in range(3):
-                report(f"down #{i + 1}", lambda: client.query(ask))
-            relay.start()
-            for i in range(2):
-                report(f"back #{i + 1}", lambda: client.query(ask))
-        print("hub restart (the managed gateway stops and starts with the hub):")
-        stop_s = hub.stop()
-        print(f"  hub stop took {stop_s:.1f} s (gateway handles SIGINT/SIGTERM itself)")
-        report("during", client.whoami)
-        t0 = time.perf_counter()
-        hub.start()
-        print(f"  hub + gateway back in {time.perf_counter() - t0:.1f} s")
-        report("after", lambda: client.query(QueryRequest("SELECT 1 AS x")))
+            hub.start()
+            users = {n: (hub.token_for(n), GROUPS[i % 3]) for i, n in enumerate(names)}
+            load(hub, users, raw, args, processes)
+            if processes != args.processes:
+                hub.stop()
+        assert hub is not None
+        if not args.skip_faults:
+            faults(hub, users, relay if pg is not None else None)
+        from jupyter_masking.audit.store import open_store
+
+        store = open_store(str(work / "service" / "audit.sqlite3"))
+        verdict = store.verify()
+        store.close()
+        state = "intact" if verdict.ok else f"BROKEN at {verdict.broken_seq}"
+        print(f"audit chain after the run: {state}, {verdict.checked} events")
     finally:
-        hub.stop()
+        if hub is not None:
+            hub.stop()
         if pg is not None and schema is not None:
             with pg.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             pg.dispose()
+
+
+def load(
+    hub: harness.Hub,
+    users: dict[str, tuple[str, str]],
+    raw: dict[int, str],
+    args: argparse.Namespace,
+    processes: int,
+) -> None:
+    """The load runs against one hub; one table row each."""
+    proxied = f"{hub.public_url}/services/{harness.SERVICE}/"
+    tag = f"{processes} proc"
+    n = args.users
+    # first contact: every token is looked up at the hub once, then cached
+    runs = [(f"{tag}, first query per user", proxied, n, 0.0)]
+    runs.append((f"{tag}, closed loop, {n} users, proxy", proxied, args.queries, 0.0))
+    if processes == 1:
+        runs.append((f"{tag}, closed loop, {n} users, direct", hub.gateway_url, args.queries, 0.0))
+    runs.append(
+        (f"{tag}, ~{args.think:g} s think, {n} users, proxy", proxied, args.queries, args.think)
+    )
+    for label, url, total, think in runs:
+        stats = asyncio.run(run_load(url, users, raw, total, think))
+        print(stats.row(label))
+        for item in (stats.errors + stats.wrong)[:3]:
+            print(f"    {item}")
+
+
+def faults(hub: harness.Hub, users: dict[str, tuple[str, str]], relay: Relay | None) -> None:
+    """The database hangs, goes away and comes back; then the hub restarts."""
+    print()
+    bob = next(n for n, (_, g) in users.items() if g == "support")
+    client = RemoteClient(hub.gateway_url, users[bob][0])
+    if relay is not None:
+        ask = QueryRequest("SELECT count(*) AS n FROM customers", connection="warehouse")
+        print("database faults (PostgreSQL behind a relay: hung, reset and down, up again):")
+        report("before", lambda: client.query(ask))
+        relay.freeze()
+        report("hung database", lambda: client.query(ask))
+        report("other connection", lambda: client.query(QueryRequest("SELECT 1 AS x")))
+        relay.cut()
+        for i in range(3):
+            report(f"down #{i + 1}", lambda: client.query(ask))
+        relay.start()
+        for i in range(2):
+            report(f"back #{i + 1}", lambda: client.query(ask))
+    print("hub restart (the managed gateway stops and starts with the hub):")
+    stop_s = hub.stop()
+    print(f"  hub stop took {stop_s:.1f} s (gateway handles SIGINT/SIGTERM itself)")
+    report("during", client.whoami)
+    t0 = time.perf_counter()
+    hub.start()
+    print(f"  hub + gateway back in {time.perf_counter() - t0:.1f} s")
+    report("after", lambda: client.query(QueryRequest("SELECT 1 AS x")))
 
 
 if __name__ == "__main__":

@@ -78,9 +78,7 @@ def warehouse(pg_url: str) -> Iterator[Warehouse]:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory, warehouse: Warehouse) -> Iterator[Setup]:
-    problem = harness.chp_problem()
-    if problem:
-        pytest.skip(problem)
+    harness.require(harness.chp_problem())
     root = tmp_path_factory.mktemp("hub")
     service_dir = root / "service"
     service_dir.mkdir()
@@ -374,6 +372,12 @@ def test_bound_parameters_travel_typed(setup: Setup) -> None:
         )
     )
     assert result.frame["id"].tolist() == [1, 2, 3]
+
+
+def test_a_token_with_only_gateway_access_still_carries_the_users_groups(setup: Setup) -> None:
+    # the hub always adds the "identify" scopes (name, groups) to GET /hub/api/user
+    token = setup.hub.token_for("alice", scopes=[f"access:services!service={harness.SERVICE}"])
+    assert RemoteClient(setup.hub.gateway_url, token).whoami()["groups"] == ["analysts"]
 
 
 def test_tokens_without_gateway_access_and_service_tokens_are_refused(setup: Setup) -> None:

@@ -83,11 +83,9 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    problem = harness.chp_problem()
-    if problem:
-        pytest.skip(problem)
+    harness.require(harness.chp_problem())
     if not (harness.HERE / "node_modules" / "oidc-provider").exists():
-        pytest.skip(f"oidc-provider missing: run `npm ci --prefix {harness.HERE}`")
+        harness.require(f"oidc-provider missing: run `npm ci --prefix {harness.HERE}`")
     pytest.importorskip("oauthenticator")
     from jupyter_masking.demo.build import build_demo
 

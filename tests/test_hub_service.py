@@ -72,7 +72,7 @@ def test_the_service_stops_on_sigint_even_when_started_with_sigint_ignored(
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 0
+    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
     assert b"masking gateway stopping" in err
 
 
@@ -97,9 +97,11 @@ def test_several_processes_share_the_port_restart_and_stop_together(tmp_path: Pa
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
+        if process.poll() is None:  # a failed test must not leave processes behind
+            for child in _children(process.pid):
+                os.kill(child, signal.SIGKILL)
             process.kill()
-    assert process.returncode == 0
+    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
     assert b"masking gateway stopping" in err  # a child still starting just exits
     assert not _children(process.pid)
 

@@ -3,9 +3,10 @@
 Operators build dialect-neutral sqlglot expressions where the generator translates them
 correctly, and ask the engine record for the rest: the keyed digest, ``repeat``, global
 regex replacement, hex-to-integer and day arithmetic. Verified by tests against real
-DuckDB, PostgreSQL, MariaDB, SQLite and Spark (PySpark ``local[2]``); ``mysql`` is written for MariaDB 10.11 and
-MySQL 8 alike (MySQL itself is not tested). Snowflake, BigQuery and Trino records are
-written from vendor documentation and not executed anywhere (``verified=False``).
+DuckDB, PostgreSQL, MariaDB, SQLite and Spark (PySpark ``local[2]``); ``mysql`` is
+written for MariaDB 10.11 and MySQL 8 alike (MySQL itself is not tested). Snowflake,
+BigQuery and Trino records are written from vendor documentation and not executed
+anywhere (``verified=False``).
 SQLite needs the functions from :func:`jupyter_masking.mask.sqlite.register_sqlite`.
 
 >>> from sqlglot import exp
@@ -149,6 +150,8 @@ class Engine:
         verified: Whether tests run this engine's SQL on a real server.
         replace_many: (text, [(pattern, replacement), ...]) → all replaced in one flat call, for
             engines whose parser limits nesting (SQLite); ``None`` nests ``regexp_replace_all``.
+        regexp_contains: (text, pattern) → whether the pattern matches anywhere (NULL for NULL),
+            used to skip the replacement passes of rows without a match; ``None``: never skip.
     """
 
     dialect: str
@@ -160,10 +163,22 @@ class Engine:
     add_days: Callable[[exp.Expression, exp.Expression, Kind | None], exp.Expression]
     verified: bool = True
     replace_many: Callable[[exp.Expression, list[tuple[str, str]]], exp.Expression] | None = None
+    regexp_contains: Callable[[exp.Expression, str], exp.Expression] | None = None
 
 
 def _repeat(text: exp.Expression, count: exp.Expression) -> exp.Expression:
     return exp.Repeat(this=text, times=count)
+
+
+def _regexp_like(text: exp.Expression, pattern: str) -> exp.Expression:
+    """``REGEXP_MATCHES`` (DuckDB), ``~`` (PostgreSQL), ``RLIKE`` (Spark): a match anywhere."""
+    return exp.RegexpLike(this=text, expression=exp.Literal.string(pattern))
+
+
+def _mysql_contains(text: exp.Expression, pattern: str) -> exp.Expression:
+    # MariaDB has no REGEXP_LIKE; REGEXP_INSTR runs the same PCRE with the same collation
+    # (case rules) as REGEXP_REPLACE, so the guard and the replacement agree.
+    return exp.GT(this=_fn("REGEXP_INSTR", text, pattern), expression=exp.Literal.number(0))
 
 
 ENGINES: dict[str, Engine] = {
@@ -175,6 +190,7 @@ ENGINES: dict[str, Engine] = {
         regexp_replace_all=lambda v, p, r: _fn("REGEXP_REPLACE", v, p, r, "g"),
         hex_int=lambda h: exp.cast(_concat(exp.Literal.string("0x"), h), "bigint"),
         add_days=_date_add,
+        regexp_contains=_regexp_like,
     ),
     "postgres": Engine(
         dialect="postgres",
@@ -186,6 +202,7 @@ ENGINES: dict[str, Engine] = {
             exp.cast(_concat(exp.Literal.string("x"), h), exp.DataType.build("BIT(28)")), "int"
         ),
         add_days=_date_add,
+        regexp_contains=lambda v, p: _regexp_like(v, _postgres_regex(p)),
     ),
     "mysql": Engine(
         dialect="mysql",
@@ -196,6 +213,7 @@ ENGINES: dict[str, Engine] = {
         regexp_replace_all=lambda v, p, r: _fn("REGEXP_REPLACE", v, p, r),
         hex_int=lambda h: exp.cast(_fn("CONV", h, 16, 10), "bigint"),
         add_days=_date_add,
+        regexp_contains=_mysql_contains,
     ),
     "sqlite": Engine(
         dialect="sqlite",
@@ -221,6 +239,7 @@ ENGINES: dict[str, Engine] = {
         # DATE_ADD takes an INT day count under ANSI mode: 7 hex digits always fit
         hex_int=lambda h: exp.cast(_fn("CONV", h, 16, 10), "int"),
         add_days=_spark_add_days,
+        regexp_contains=_regexp_like,
     ),
     # Generated from vendor documentation, never executed here (no server in CI): the
     # SQL is well-formed, but determinism against the engines above is not tested.

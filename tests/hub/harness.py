@@ -5,11 +5,12 @@ process spawner, ``--allow-root`` for single-user servers), with the masking gat
 registered by ``jupyter_masking.hub.configure`` and an admin service whose token the
 tests use to create users' tokens, start their servers and run code in their kernels.
 
-CI needs: ``npm ci --prefix tests/hub`` (configurable-http-proxy, ~5 s) before pytest.
+The node tools are installed on first use with ``npm ci --prefix tests/hub`` (~10 s, once).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -43,12 +44,38 @@ def free_port() -> int:
 
 
 def chp_problem() -> str | None:
-    """Why the hub cannot start here (no node proxy installed), or ``None``."""
+    """Why the hub cannot start here, or ``None``; installs the node tools on first use."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node and npm are not installed"
     if not CHP.exists():
-        return f"configurable-http-proxy missing: run `npm ci --prefix {HERE}`"
-    if shutil.which("node") is None:
-        return "node is not installed"
+        import fcntl
+        import subprocess
+
+        # One pytest-xdist worker installs while the others wait on the lock.
+        with open(HERE / ".npm-install.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not CHP.exists():
+                done = subprocess.run(
+                    ["npm", "ci", "--prefix", str(HERE), "--no-audit", "--no-fund"],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+                    return f"`npm ci --prefix {HERE}` failed: {tail[0]}"
     return None
+
+
+def require(problem: str | None) -> None:
+    """Skip the test for ``problem`` (fail it in CI, where ``JM_REQUIRE_SERVICES=1``)."""
+    if problem is None:
+        return
+    import pytest
+
+    if os.environ.get("JM_REQUIRE_SERVICES") == "1":
+        pytest.fail(problem)
+    pytest.skip(problem)
 
 
 @dataclass
@@ -123,6 +150,7 @@ class Hub:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._kill_orphans()
                 raise RuntimeError(f"jupyterhub exited; see {self.log_path}:\n{self.log_tail()}")
             try:
                 if self.api("GET", "").status_code == 200 and self.gateway_up():
@@ -130,7 +158,22 @@ class Hub:
             except requests.ConnectionError:
                 pass
             time.sleep(0.3)
+        self.stop()
         raise TimeoutError(f"the hub did not start; see {self.log_path}:\n{self.log_tail()}")
+
+    def _kill_orphans(self) -> None:
+        """A hub that crashed leaves its proxy running: stop it by its pid file."""
+        pid_file = self.root / "proxy.pid"
+        if not pid_file.exists():
+            return
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(pid_file.read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            port = self.public_url.rsplit(":", 1)[1]
+            # only this hub's proxy: the pid may have been reused since
+            if "configurable-http-proxy" in command and f"--port {port} " in command:
+                os.kill(pid, signal.SIGTERM)
+        pid_file.unlink(missing_ok=True)
 
     def gateway_up(self) -> bool:
         """Whether the gateway service answers its health check."""
@@ -150,6 +193,7 @@ class Hub:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self._kill_orphans()
         return time.monotonic() - started
 
     def log_tail(self, lines: int = 40) -> str:
