@@ -111,6 +111,18 @@ class GatewayConfig(BaseModel):
         return self.connections[chosen]
 
 
+def with_demo(config: GatewayConfig, demo: Path) -> GatewayConfig:
+    """``config`` with the demo database as connection ``demo`` when it has no connections."""
+    if config.connections:
+        return config
+    return config.model_copy(
+        update={
+            "connections": {"demo": ConnectionSettings(url=f"duckdb:///{demo}")},
+            "default_connection": "demo",
+        }
+    )
+
+
 def data_dir() -> Path:
     """Where per-user files live: ``$JUPYTER_MASKING_DATA_DIR`` or the platform data directory."""
     configured = os.environ.get(DATA_DIR_ENV)

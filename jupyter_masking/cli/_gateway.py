@@ -39,13 +39,13 @@ def identity_from(args: argparse.Namespace) -> Identity:
 
 def gateway_from(args: argparse.Namespace, *, policy: str | Path | None = None) -> Gateway:
     """An embedded gateway: the config file's connections, else the demo database."""
-    from jupyter_masking.config import load_config
+    from jupyter_masking.config import load_config, with_demo
     from jupyter_masking.demo.build import build_demo
-    from jupyter_masking.gateway.pipeline import Gateway, default_config
+    from jupyter_masking.gateway.pipeline import Gateway
 
     config = load_config(args.config)
-    if not config.connections and not args.db:
-        config = default_config(build_demo())
+    if not args.db:
+        config = with_demo(config, build_demo())
     chosen = policy if policy is not None else args.policy
     if chosen is not None:
         config = config.model_copy(update={"policy": str(chosen)})

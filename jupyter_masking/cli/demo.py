@@ -94,10 +94,11 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the demo and run the showcases."""
+    from jupyter_masking.config import GatewayConfig, with_demo
     from jupyter_masking.demo.build import build_demo
     from jupyter_masking.errors import MaskingError
     from jupyter_masking.gateway.api import QueryRequest
-    from jupyter_masking.gateway.pipeline import Gateway, default_config
+    from jupyter_masking.gateway.pipeline import Gateway
     from jupyter_masking.identity import Identity
     from jupyter_masking.render import render_text
 
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"demo database: {path}")
     if args.build_only:
         return 0
-    config = default_config(path).model_copy(update={"policy": str(_demo_policy())})
+    config = with_demo(GatewayConfig(policy=str(_demo_policy())), path)
     gateway = Gateway.from_config(config)
     try:
         for step in SHOWCASES:

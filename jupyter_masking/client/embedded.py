@@ -35,15 +35,13 @@ class EmbeddedClient:
         Without a configured connection the embedded demo database is the default, so a new
         user can run ``%%masked_sql`` with nothing set up. Connection URLs are accepted.
         """
-        from jupyter_masking.config import load_config
+        from jupyter_masking.config import load_config, with_demo
         from jupyter_masking.demo.build import build_demo
-        from jupyter_masking.gateway.pipeline import Gateway, default_config
+        from jupyter_masking.gateway.pipeline import Gateway
 
         config = load_config(config_path)
         if not config.connections:
-            config = default_config(build_demo()).model_copy(
-                update={k: getattr(config, k) for k in ("policy", "key_file", "audit_store")}
-            )
+            config = with_demo(config, build_demo())
         gateway = Gateway.from_config(config, allow_urls=True)
         return cls(gateway, identity or Identity(local_user()))
 

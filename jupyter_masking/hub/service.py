@@ -44,10 +44,10 @@ from tornado import web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from jupyter_masking.config import load_config
+from jupyter_masking.config import load_config, with_demo
 from jupyter_masking.errors import ConfigError, DatabaseError, MaskingError
 from jupyter_masking.gateway.api import QueryRequest
-from jupyter_masking.gateway.pipeline import Gateway, default_config
+from jupyter_masking.gateway.pipeline import Gateway
 from jupyter_masking.hub.handlers import ROUTES, log_request
 from jupyter_masking.hub.processes import run_processes
 from jupyter_masking.identity import Identity
@@ -223,7 +223,5 @@ def open_gateway(config_path: str | None) -> Gateway:
         from jupyter_masking.demo.build import build_demo
 
         log.warning("no connections configured: serving the demo database")
-        config = default_config(build_demo()).model_copy(
-            update={k: getattr(config, k) for k in ("policy", "key_file", "audit_store")}
-        )
+        config = with_demo(config, build_demo())
     return Gateway.from_config(config, allow_urls=False)

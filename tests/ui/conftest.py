@@ -11,6 +11,7 @@ Where Chromium or Playwright is missing the tests skip with the reason; CI sets
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ CHROMIUM = os.environ.get("JM_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("JM_REQUIRE_SERVICES") == "1"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FIXTURES = Path(__file__).parent / "fixtures"
+BINDER = Path(__file__).resolve().parents[2] / "binder"
 START_TIMEOUT = 90.0
 
 
@@ -73,31 +75,32 @@ def _wait_until_up(lab: Lab, process: subprocess.Popen[bytes], log: Path) -> Non
     )
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """Start ``jupyter lab`` on a free port with the fixture notebooks in a temporary root."""
-    if not _labextension_installed():
-        _missing("the jupyter-masking labextension is not installed: run pip install -e .")
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    for notebook in FIXTURES.glob("*.ipynb"):
-        shutil.copy(notebook, root / notebook.name)
-    settings = base / "settings"
+def _lab_environment(base: Path) -> dict[str, str]:
+    """Jupyter's config, runtime, settings and workspace folders, all under ``base``."""
+    return {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(base / "config"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+
+
+def _quiet_news(settings: Path) -> None:
     # P11: the "get notified about Jupyter news?" toast would cover the sidebar screenshot.
     notification = (
         settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     )
-    notification.parent.mkdir(parents=True)
+    notification.parent.mkdir(parents=True, exist_ok=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(base / "config"),
-        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
+
+
+@contextlib.contextmanager
+def _running_lab(
+    base: Path, root: Path, env: dict[str, str], extra: tuple[str, ...] = ()
+) -> Iterator[Lab]:
+    """``jupyter lab`` on a free port serving ``root``, stopped (by its PID) on exit."""
     port = _free_port()
     token = secrets.token_hex(16)
     log = base / "lab.log"
@@ -113,6 +116,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f"--IdentityProvider.token={token}",  # P2: ServerApp.token is deprecated
         "--LabApp.news_url=None",
         "--ServerApp.port_retries=0",
+        *extra,
     ]
     with log.open("wb") as sink:
         # P12: started as its own process (no shell), so this PID is the server's.
@@ -130,6 +134,71 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Start ``jupyter lab`` on a free port with the fixture notebooks in a temporary root."""
+    if not _labextension_installed():
+        _missing("the jupyter-masking labextension is not installed: run pip install -e .")
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    for notebook in FIXTURES.glob("*.ipynb"):
+        shutil.copy(notebook, root / notebook.name)
+    _quiet_news(base / "settings")
+    with _running_lab(base, root, _lab_environment(base)) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="session")
+def binder_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """``jupyter lab`` set up as Binder sets it up, serving a copy of the repository's binder/.
+
+    The steps of ``binder/postBuild`` that configure Jupyter run for real against temporary
+    folders: ``binder/start`` gives the environment, ``demo_identity.py`` the demo database and
+    alice's config, ``jupyter lab workspaces import`` the layout with the sidebar open, and
+    ``overrides.json`` is the app settings. The server extension is enabled explicitly, since
+    an editable install made before it existed may lack its config file.
+    """
+    if not _labextension_installed():
+        _missing("the jupyter-masking labextension is not installed: run pip install -e .")
+    base = tmp_path_factory.mktemp("binder")
+    home = base / "home"
+    (home / "binder").mkdir(parents=True)
+    for name in ("demo.ipynb", "demo_identity.py", "workspace.json"):
+        shutil.copy(BINDER / name, home / "binder" / name)
+    dump = "import json, os; print(json.dumps(dict(os.environ)))"
+    started = subprocess.run(
+        [str(BINDER / "start"), sys.executable, "-c", dump],
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    env = {**json.loads(started.stdout), **_lab_environment(base)}
+    env.pop("JUPYTER_MASKING_GATEWAY_URL", None)
+    env.pop("JUPYTER_MASKING_KEY", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    demo_identity = [sys.executable, str(BINDER / "demo_identity.py"), "alice", "analysts"]
+    subprocess.run(demo_identity, env=env, check=True, capture_output=True)
+    workspace = ["workspaces", "import", "binder/workspace.json"]
+    subprocess.run(
+        [sys.executable, "-m", "jupyterlab.labapp", *workspace],
+        cwd=home,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    app_settings = base / "app-settings"
+    app_settings.mkdir()
+    shutil.copy(BINDER / "overrides.json", app_settings / "overrides.json")
+    config = base / "config"
+    config.mkdir(exist_ok=True)
+    enable = {"ServerApp": {"jpserver_extensions": {"jupyter_masking": True}}}
+    (config / "jupyter_server_config.json").write_text(json.dumps(enable))
+    with _running_lab(base, home, env, (f"--LabApp.app_settings_dir={app_settings}",)) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="session")

@@ -275,9 +275,9 @@ def test_sidebar_screenshots_light_and_dark(page: Any, lab: Lab, artifacts: Path
     card(page, "card_number").click()
     page.locator(CARD).nth(2).wait_for()
     page.wait_for_timeout(300)  # let the cell scroll settle before the picture
-    page.screenshot(path=str(artifacts / "sidebar.png"))
+    page.screenshot(path=str(artifacts / "sidebar-fixture.png"))
     panel.screenshot(path=str(artifacts / "sidebar-panel.png"))
-    assert (artifacts / "sidebar.png").stat().st_size > 10_000
+    assert (artifacts / "sidebar-fixture.png").stat().st_size > 10_000
 
     theme = (
         Path(lab.root.parent / "settings")
