@@ -146,7 +146,7 @@ def sales_frame(rows: int, seed: int = 11) -> pd.DataFrame:
     )
     who = rng.integers(0, customers, rows)
     statuses = np.array(["pending", "paid", "shipped", "delivered", "refunded", "cancelled"])
-    return pd.DataFrame(
+    frame: pd.DataFrame = pd.DataFrame(
         {
             "id": np.arange(1, rows + 1, dtype=np.int64),
             "full_name": names[who],
@@ -160,6 +160,7 @@ def sales_frame(rows: int, seed: int = 11) -> pd.DataFrame:
             + pd.to_timedelta(rng.integers(0, 5 * 365 * 86400, rows), unit="s"),
         }
     )
+    return frame
 
 
 def duckdb_database(directory: Path, rows: int) -> Path:

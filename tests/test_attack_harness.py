@@ -36,7 +36,6 @@ from jupyter_masking.config import GatewayConfig
 from jupyter_masking.demo.build import build_demo, demo_frames, load_demo_into
 from jupyter_masking.detect.wordlists import AMBIGUOUS_FIRST_NAMES
 from jupyter_masking.gateway.api import MaskedResult, QueryRequest
-from jupyter_masking.gateway.dberrors import QueryFailed
 from jupyter_masking.gateway.pipeline import Gateway
 from jupyter_masking.identity import Identity
 
@@ -109,7 +108,6 @@ class Leak:
 
     column: str
     kind: str
-    known_gap: bool
 
     def __str__(self) -> str:
         return f"{self.kind} of a planted value in output {self.column}"
@@ -119,7 +117,7 @@ class Leak:
 class Needles:
     """All encodings of all planted values, compiled into one RE2 alternation."""
 
-    forms: dict[str, tuple[str, bool]]  # lowercase text -> (kind, known detection gap)
+    forms: dict[str, str]  # lowercase text -> kind of encoding
     _regex: Any = field(default=None, repr=False)
 
     @property
@@ -132,8 +130,8 @@ class Needles:
             self._regex = re2.compile("|".join(re2.escape(f) for f in ordered), options)
         return self._regex
 
-    def find(self, text: str) -> tuple[str, bool] | None:
-        """(kind, known gap) of the first planted form inside ``text``, else ``None``."""
+    def find(self, text: str) -> str | None:
+        """The kind of the first planted form inside ``text``, else ``None``."""
         match = self.regex.search(text.lower())
         return self.forms[match.group(0)] if match else None
 
@@ -142,48 +140,39 @@ class Needles:
         found = []
         for position, name in enumerate(frame.columns):
             for value in frame.iloc[:, position].dropna():
-                hit = self.find(cell_text(value))
-                if hit is not None:
-                    found.append(Leak(str(name), hit[0], hit[1]))
+                kind = self.find(cell_text(value))
+                if kind is not None:
+                    found.append(Leak(str(name), kind))
                     break
         return found
 
     def in_text(self, text: str) -> list[str]:
         """Kinds of planted forms in a message or an event (empty: none)."""
-        hit = self.find(text)
-        return [hit[0]] if hit else []
+        kind = self.find(text)
+        return [kind] if kind else []
 
 
-def planted_values(frames: Mapping[str, pd.DataFrame] | None = None) -> dict[str, bool]:
-    """Every planted raw value -> whether detection is known to miss it inside free text.
-
-    Names starting with a given name detection deliberately ignores inside free text
-    (``Mark``, ``Will``: common English words) are a known gap of the result scan.
-    """
+def planted_values(frames: Mapping[str, pd.DataFrame] | None = None) -> set[str]:
+    """Every planted raw value: the sensitive columns' values and the API keys in free text."""
     frames = frames or demo_frames()
-    values: dict[str, bool] = {}
+    values: set[str] = set()
     for table, columns in PLANTED.items():
         for column in columns:
-            for value in frames[table][column].dropna():
-                values[str(value)] = False
-    for value in frames["customers"]["full_name"]:
-        first = str(value).split()[0]
-        values[str(value)] = first in AMBIGUOUS_FIRST_NAMES or len(first) <= 2
+            values.update(str(value) for value in frames[table][column].dropna())
     for table, columns in TEXT_COLUMNS.items():
         for column in columns:
             for text in frames[table][column].dropna():
-                for key in API_KEY.findall(str(text)):
-                    values[key] = False
+                values.update(API_KEY.findall(str(text)))
     return values
 
 
 @functools.cache
 def needles() -> Needles:
     """The needles of the demo data (built once per test session)."""
-    forms: dict[str, tuple[str, bool]] = {}
-    for value, gap in planted_values().items():
+    forms: dict[str, str] = {}
+    for value in planted_values():
         for kind, text in encodings(value).items():
-            forms.setdefault(text, (kind, gap))
+            forms.setdefault(text, kind)
     return Needles(forms)
 
 
@@ -373,13 +362,13 @@ SSN = "078-05-1120"
     ],
 )
 def test_the_finder_sees_every_encoding_of_a_planted_value(cell: Any, kind: str) -> None:
-    found = Needles({text: (k, False) for k, text in encodings(SSN).items()})
+    found = Needles({text: k for k, text in encodings(SSN).items()})
     frame = pd.DataFrame({"out": [None, cell]})
     assert [leak.kind for leak in found.leaks(frame)] == [kind]
 
 
 def test_the_finder_ignores_near_misses() -> None:
-    found = Needles({text: (k, False) for k, text in encodings(SSN).items()})
+    found = Needles({text: k for k, text in encodings(SSN).items()})
     frame = pd.DataFrame({"out": ["078-05-1121", "*******1120", "07805", 78051120]})
     assert found.leaks(frame) == []
 
@@ -389,7 +378,6 @@ def test_the_planted_values_cover_every_sensitive_kind() -> None:
     assert len(values) > 3000
     assert any(v.startswith(("sk-", "AKIA")) for v in values)
     assert any("@" in v for v in values)
-    assert sum(values.values()) < 10  # few names fall in the known detection gap
 
 
 def test_the_raw_demo_data_is_full_of_leaks(lab: Lab) -> None:
@@ -397,43 +385,29 @@ def test_the_raw_demo_data_is_full_of_leaks(lab: Lab) -> None:
     assert {leak.kind for leak in needles().leaks(raw)} == {"raw", "reversed", "md5"}
 
 
-SQLITE_SPANS = pytest.mark.xfail(
-    raises=QueryFailed,
-    strict=True,
-    reason="mask: span masking nests one regexp_replace per class (29); SQLite's parser "
-    "stack overflows, so free-text columns fail (closed) on SQLite",
-)
-
-
-def fails_on_sqlite_spans(engine: str, *values: Any) -> Any:
-    """A parameter that is expected to fail closed on SQLite (free-text span masking)."""
-    return pytest.param(*values, marks=SQLITE_SPANS) if engine == "sqlite" else values
-
-
-@pytest.mark.parametrize(
-    ("engine", "table"),
-    [
-        fails_on_sqlite_spans(engine, engine, table) if table in TEXT_COLUMNS else (engine, table)
-        for engine in ENGINES
-        for table in [*PLANTED, "support_tickets"]
-    ],
-)
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("table", sorted({*PLANTED, *TEXT_COLUMNS}))
 def test_every_planted_table_read_whole_through_the_gateway_is_clean(
     lab: Lab, engine: str, table: str
 ) -> None:
     result = lab.query(engine, f"SELECT * FROM {table}")
     assert len(result.frame) > 0
-    assert [leak for leak in needles().leaks(result.frame) if not leak.known_gap] == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect: names starting with an ambiguous given name (Mark, Will) are not found "
-    "inside free text, so the result scan leaves them (detect/wordlists.py)",
-)
-def test_names_starting_with_an_ambiguous_given_name_are_masked_in_free_text(lab: Lab) -> None:
-    result = lab.query("duckdb", "SELECT body FROM support_tickets")
     assert needles().leaks(result.frame) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_names_starting_with_an_ambiguous_given_name_are_masked_in_free_text(
+    lab: Lab, engine: str
+) -> None:
+    bodies = "\n".join(demo_frames()["support_tickets"]["body"])
+    ambiguous = [
+        name
+        for name in demo_frames()["customers"]["full_name"]
+        if name.split()[0] in AMBIGUOUS_FIRST_NAMES and name in bodies
+    ]
+    assert ambiguous  # "Mark Gonzalez": Mark is also an English word
+    masked = "\n".join(lab.query(engine, "SELECT body FROM support_tickets").frame["body"])
+    assert [name for name in ambiguous if name in masked] == []
 
 
 def frame_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:

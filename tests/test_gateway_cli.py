@@ -247,11 +247,6 @@ def test_db_url_and_policy_options_on_postgresql(
     assert "@127.0.0.1" not in run.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/api.py json_scalar calls .item() on list/array cells (DuckDB LIST, "
-    "PostgreSQL ARRAY): ValueError, exit 1",
-)
 def test_json_output_of_list_values(env: dict[str, str]) -> None:
     run = cli(
         env,

@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 
@@ -61,6 +62,7 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@functools.lru_cache(maxsize=512)  # a re-run cell sends the same SQL: parse it once
 def normalize_sql(sql: str, dialect: str) -> tuple[str, str]:
     """Replace every literal in ``sql`` by ``?`` and fingerprint the result.
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from jupyter_masking.audit.event import AuditEvent, OutputLineage
@@ -56,6 +57,7 @@ class Explanation:
         hint: What to change, for a refusal.
         policy_version: The policy that decided.
         identity: Who was asking, as ``user via actor (groups)``.
+        warnings: What may still stop the query once it runs.
     """
 
     outcome: Outcome
@@ -64,6 +66,7 @@ class Explanation:
     hint: str | None
     policy_version: str
     identity: str
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -74,6 +77,7 @@ class Explanation:
             "policy_version": self.policy_version,
             "identity": self.identity,
             "outputs": [o.model_dump(mode="json") for o in self.outputs],
+            "warnings": list(self.warnings),
         }
 
     def render(self) -> str:
@@ -82,6 +86,7 @@ class Explanation:
         width = max((len(o.name) for o in self.outputs), default=6)
         for out in self.outputs:
             lines.append(f"  {out.name:<{width}}  {describe_output(out)}")
+        lines.extend(f"warning: {w}" for w in self.warnings)
         if self.outcome == "refused":
             lines.append(f"refused: {self.reason}" + (f" (hint: {self.hint})" if self.hint else ""))
         else:
@@ -164,6 +169,10 @@ def json_scalar(value: Any) -> Any:
         return pd.Timedelta(value).isoformat()
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, Mapping):  # DuckDB STRUCT/MAP
+        return {str(k): json_scalar(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):  # DuckDB LIST, PostgreSQL ARRAY
+        return [json_scalar(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars
         return json_scalar(value.item())
     try:

@@ -136,22 +136,41 @@ class Gateway:
         who = _identity(identity, request)
         policy = self.policy.engine
         _, source = self._source(request.connection)
-        outputs: tuple[OutputLineage, ...] = ()
         try:
             analysis = analyze(request.sql, source.connection.schema())
-            outputs = tuple(
-                OutputLineage(
-                    name=o.name, sources=[source.catalog.path(s.table, s.column) for s in o.sources]
-                )
-                for o in analysis.outputs
-            )
             _bind(analysis, request.params, check_values=False)
-            plan = plan_query(analysis, who, catalog=source.catalog, policy=policy, key=self.key)
+            plan = plan_query(
+                analysis,
+                who,
+                catalog=source.catalog,
+                policy=policy,
+                key=self.key,
+                refuse_denied=False,
+            )
         except (BadInput, Refused) as error:
             return Explanation(
-                "refused", outputs, error.detail(), error.hint, policy.version, who.describe()
+                "refused", (), error.detail(), error.hint, policy.version, who.describe()
             )
-        return Explanation("allowed", plan.outputs, None, None, policy.version, who.describe())
+        warnings = tuple(
+            f"output {name} derives text from free text: it is refused if it returns text "
+            "(names there can only be masked in unchanged text)"
+            for name, unchanged in plan.free_text.items()
+            if not unchanged
+        )
+        if plan.denied:
+            first = plan.denied[0]
+            return Explanation(
+                "refused",
+                plan.outputs,
+                first.detail(),
+                first.hint,
+                policy.version,
+                who.describe(),
+                warnings,
+            )
+        return Explanation(
+            "allowed", plan.outputs, None, None, policy.version, who.describe(), warnings
+        )
 
     def describe(self, identity: Identity, connection: str | None = None) -> list[dict[str, Any]]:
         """Tables, columns and their data classes, with what this identity would see."""

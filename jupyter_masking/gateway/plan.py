@@ -80,6 +80,7 @@ class Plan:
     outputs: tuple[OutputLineage, ...]
     present: Mapping[str, str] = field(default_factory=dict)
     free_text: Mapping[str, bool] = field(default_factory=dict)
+    denied: tuple[Refused, ...] = ()
 
 
 def plan_query(
@@ -89,14 +90,25 @@ def plan_query(
     catalog: Catalog,
     policy: PolicyEngine,
     key: MaskingKey,
+    refuse_denied: bool = True,
 ) -> Plan:
     """Classify, decide and rewrite an analysed query for ``identity``.
+
+    Args:
+        analysis: The analysed query.
+        identity: Who asks.
+        catalog: Column classes of the connection.
+        policy: The policy that decides.
+        key: The masking key (only per-class subkeys reach the SQL).
+        refuse_denied: Raise on the first denied column (running a query); ``False`` plans it
+            as NULL and lists every denial in :attr:`Plan.denied` (explaining a query).
 
     Raises:
         Refused: A column the query reads is denied to this identity.
     """
     columns: dict[SourceColumn, ColumnPlan] = {}
     masks: dict[Table, dict[str, exp.Expression]] = {}
+    denied: list[Refused] = []
     read: dict[Table, list[str]] = {}
     for source in analysis.columns_read:
         read.setdefault(source.table, []).append(source.column)
@@ -110,18 +122,15 @@ def plan_query(
                 infos[name], types[name], identity, policy, key, analysis.dialect
             )
             if planned.decision is not None and planned.decision.effect == "deny":
-                raise _denied(planned, identity)
+                denied.append(_denied(planned, identity))
+                if refuse_denied:
+                    raise denied[0]
+                sql = exp.cast(exp.null(), _data_type(types[name], analysis.dialect))
             columns[SourceColumn(table, name)] = planned
             if sql is not None:
                 masks.setdefault(table, {})[name] = sql
-    # analyze() hands every caller its own copy of the expression: rewrite it in place
     rewritten = rewrite(
-        analysis.expression,
-        masks,
-        resolve=table_of,
-        dialect=analysis.dialect,
-        keep=read,
-        copy=False,
+        analysis.expression, masks, resolve=table_of, dialect=analysis.dialect, keep=read
     )
     outputs = tuple(_lineage(o, columns) for o in analysis.outputs)
     present = {
@@ -136,8 +145,8 @@ def plan_query(
         for out in analysis.outputs
         if any(columns[s].scan_only for s in out.sources if s in columns)
     }
-    text = rewritten.sql(analysis.dialect, copy=False)  # the tree is not used again
-    return Plan(analysis, columns, text, outputs, present, free_text)
+    text = rewritten.sql(analysis.dialect, copy=False)  # our own copy, not used again
+    return Plan(analysis, columns, text, outputs, present, free_text, tuple(denied))
 
 
 def _plan_column(

@@ -290,41 +290,9 @@ _READ_STARTS = frozenset({"SELECT", "WITH", "FROM", "(", "TABLE", "VALUES"})
 # Statement verbs sqlglot tokenizes as plain names; any other unknown first word is a typo
 # (SELEC), which is bad input, not a refused statement.
 _STATEMENT_VERBS = frozenset(
-    [
-        "ATTACH",
-        "BACKUP",
-        "BINLOG",
-        "CHECKPOINT",
-        "CHECKSUM",
-        "CLUSTER",
-        "DEALLOCATE",
-        "DETACH",
-        "DISCARD",
-        "DO",
-        "EXECUTE",
-        "FLUSH",
-        "HANDLER",
-        "HELP",
-        "IMPORT",
-        "INSTALL",
-        "LISTEN",
-        "NOTIFY",
-        "PREPARE",
-        "PURGE",
-        "REINDEX",
-        "RELEASE",
-        "REPAIR",
-        "RESET",
-        "RESIGNAL",
-        "RESTORE",
-        "SAVEPOINT",
-        "SHUTDOWN",
-        "SIGNAL",
-        "UNINSTALL",
-        "UNLISTEN",
-        "VACUUM",
-        "XA",
-    ]
+    """ATTACH BACKUP BINLOG CHECKPOINT CHECKSUM CLUSTER DEALLOCATE DETACH DISCARD DO EXECUTE
+    FLUSH HANDLER HELP IMPORT INSTALL LISTEN NOTIFY PREPARE PURGE REINDEX RELEASE REPAIR RESET
+    RESIGNAL RESTORE SAVEPOINT SHUTDOWN SIGNAL UNINSTALL UNLISTEN VACUUM XA""".split()  # noqa: SIM905
 )
 
 

@@ -128,7 +128,7 @@ _SPARK = """
     array_prepend array_remove array_insert get inline explode_outer posexplode
     posexplode_outer stack isnull isnotnull nvl2 nanvl overlay substring_index elt
     safe_add safe_subtract safe_multiply safe_divide equal_null encode decode
-    generate_series
+    generate_series range
 """
 
 DIALECT_EXTRAS: dict[str, frozenset[str]] = {

@@ -37,7 +37,6 @@ def rewrite(
     resolve: Resolver,
     dialect: str,
     keep: Mapping[Table, Collection[str]] | None = None,
-    copy: bool = True,
 ) -> exp.Query:
     """Return a copy of ``query`` whose sensitive table reads go through masking subqueries.
 
@@ -51,12 +50,11 @@ def rewrite(
         keep: Per table, the only columns its masking subquery projects (the columns the query
             reads); every column when not given, or when the reference renames columns by
             position (``AS t(a, b)``).
-        copy: Whether to leave ``query`` unmodified (``False``: rewrite it in place).
 
     Returns:
-        The rewritten query.
+        The rewritten query; ``query`` itself is not modified.
     """
-    rewritten = query.copy() if copy else query
+    rewritten = query.copy()
     targets: list[tuple[exp.Table, Table]] = []
     for scope in traverse_scope(rewritten):
         for source in scope.sources.values():

@@ -21,6 +21,7 @@ from jupyter_masking.errors import BadInput, ConfigError
 from jupyter_masking.gateway.connections import Connection, ConnectionConfig
 from jupyter_masking.gateway.dberrors import QueryFailed
 from jupyter_masking.gateway.engines.introspect import rows_to_schema
+from jupyter_masking.gateway.engines.watchdog import guard
 from jupyter_masking.gateway.params import render
 from jupyter_masking.identity import Identity
 from jupyter_masking.sql.schema import Schema
@@ -122,39 +123,30 @@ class DuckDBConnection(Connection):
     ) -> tuple[pa.Table, bool]:
         statement = render(sql, params, self.dialect, "dollar")
         cursor = self._db.cursor()
-        fired = threading.Event()
-
-        def interrupt() -> None:
-            fired.set()
-            cursor.interrupt()
-
-        timer = threading.Timer(timeout_s, interrupt)
-        timer.daemon = True
-        timer.start()
+        deadline = None
         try:
-            if len(cursor.extract_statements(statement)) != 1:
-                raise BadInput("send exactly one SQL statement")
-            cursor.execute("BEGIN TRANSACTION READ ONLY")
-            reader = cursor.sql(statement, params=params or None).to_arrow_reader(
-                min(_BATCH, max_rows + 1)
-            )
-            batches: list[pa.RecordBatch] = []
-            count = 0
-            for batch in reader:
-                batches.append(batch)
-                count += batch.num_rows
-                if count > max_rows:
-                    break
-            table = pa.Table.from_batches(batches, schema=reader.schema)
+            with guard(timeout_s, cursor.interrupt) as deadline:
+                if len(cursor.extract_statements(statement)) != 1:
+                    raise BadInput("send exactly one SQL statement")
+                cursor.execute("BEGIN TRANSACTION READ ONLY")
+                reader = cursor.sql(statement, params=params or None).to_arrow_reader(
+                    min(_BATCH, max_rows + 1)
+                )
+                batches: list[pa.RecordBatch] = []
+                count = 0
+                for batch in reader:
+                    batches.append(batch)
+                    count += batch.num_rows
+                    if count > max_rows:
+                        break
+                table = pa.Table.from_batches(batches, schema=reader.schema)
         except Exception:
-            if not fired.is_set():
+            if deadline is None or not deadline.fired:
                 raise
             timed_out = True
         else:
             timed_out = False
         finally:
-            timer.cancel()
-            timer.join()
             cursor.close()
         if timed_out:
             # raised outside the handler so the driver's message is not attached as context
