@@ -435,3 +435,32 @@ def test_word_boundaries_in_patterns_work_on_every_engine(runner: Runner) -> Non
     notes = ["ssn 123-45-6789.", "id x1123-45-67890 is not one"]
     (masked,) = runner.select("text", notes, [span_mask_sql(exp.column("v"), patterns, ctx)])
     assert masked == ["ssn [REDACTED:gov_id.us_ssn].", notes[1]]
+
+
+GUARD_NOTES = [
+    "key AKIAIOSFODNN7EXAMPLE and mail ada@example.com",
+    "card 4111 1111 1111 1111, call (555) 010-0199",
+    "password=hunter22 ssn 123-45-6789 from 10.0.0.7",
+    "nothing sensitive, just ORD-2024-001 and 12 apples",
+    "only an email: bob@example.org",
+    "IBAN GB82 WEST 1234 5698 7654 32 and nic 00:1A:2B:3C:4D:5E",
+    None,
+]
+
+
+def test_guarded_span_masking_gives_exactly_the_nested_passes_result(runner: Runner) -> None:
+    from jupyter_masking.detect import SQL_SPAN_PATTERNS
+
+    ctx = SqlContext(runner.name, "pii.free_text", "", runner.column_type("text"))
+    column = exp.column("v")
+    guarded = span_mask_sql(column, SQL_SPAN_PATTERNS, ctx)
+    # Every class frequent: the plain nested form, in the same order as the guarded one.
+    order = [c for c in SQL_SPAN_PATTERNS if c not in ("pii.email", "pii.phone")]
+    ordered = {c: SQL_SPAN_PATTERNS[c] for c in [*order, "pii.email", "pii.phone"]}
+    nested = span_mask_sql(column, ordered, ctx, frequent=set(ordered))
+    fast, plain = runner.select("text", GUARD_NOTES, [guarded, nested])
+    assert fast == plain
+    for raw in ("AKIAIOSFODNN7", "ada@", "4111 1111", "010-0199", "hunter22", "123-45-6789"):
+        assert not any(raw in text for text in fast if text), raw
+    assert fast[3] == GUARD_NOTES[3]
+    assert fast[6] is None

@@ -198,3 +198,26 @@ def test_birth_dates_are_iso_dates_between_1940_and_2005() -> None:
     out = present("pii.date_of_birth", tokens(500))
     assert all(re.fullmatch(r"(19[4-9][0-9]|200[0-5])-[01][0-9]-[0-3][0-9]", d) for d in out)
     assert pd.to_datetime(out, format="%Y-%m-%d").notna().all()
+
+
+@pytest.mark.parametrize("data_class", ["pii.email", "financial.credit_card", "pii.ip_address"])
+def test_large_all_distinct_columns_present_row_by_row_with_the_same_values(
+    data_class: str,
+) -> None:
+    # >= 16,384 nearly distinct tokens skip deduplication; small slices do not.
+    raw = pd.Series(
+        [f"4111 1111 1111 {i:04d}" if i % 2 else f"2001:db8::{i:x}" for i in range(20_000)]
+        + [None] * 3,
+        dtype=object,
+    )
+    tokens_ = pseudonym_tokens(raw, data_class, KEY.subkey(data_class))
+    whole = present(data_class, tokens_)
+    parts = pd.concat([present(data_class, tokens_[:9_000]), present(data_class, tokens_[9_000:])])
+    assert whole.fillna("").tolist() == parts.fillna("").tolist()
+    assert whole.isna().sum() == 3
+
+
+def test_repeated_tokens_in_a_large_column_give_repeated_values() -> None:
+    column = pd.concat([tokens(2_000)] * 10, ignore_index=True)
+    out = present("pii.person_name", column)
+    assert out[:2_000].tolist() * 10 == out.tolist()

@@ -221,9 +221,18 @@ def merge(first: list[Finding], late: list[Finding]) -> list[Finding]:
     return sorted(first + kept, key=lambda f: f.start)
 
 
-def scan(text: str) -> list[Finding]:
-    """Every confirmed finding in ``text``, sorted and non-overlapping."""
+@cache
+def passes_for(classes: frozenset[str] | None) -> tuple[tuple[int, ...], ...]:
+    """:func:`passes` keeping only the entries of ``classes`` (all for ``None``)."""
+    if classes is None:
+        return passes()
+    kept = (tuple(i for i in p if entries()[i].detector.data_class in classes) for p in passes())
+    return tuple(p for p in kept if p)
+
+
+def scan(text: str, classes: frozenset[str] | None = None) -> list[Finding]:
+    """Every confirmed finding in ``text`` (of ``classes`` only), sorted and non-overlapping."""
     found: list[Finding] = []
-    for kept in passes():
+    for kept in passes_for(classes):
         found = merge(found, scan_pass(text, kept))
     return found

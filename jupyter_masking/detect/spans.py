@@ -12,6 +12,7 @@ pay for its kernels. Both return the same findings (a property test checks it).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from jupyter_masking.detect import engine
@@ -37,12 +38,16 @@ def find_spans(text: str) -> list[Finding]:
     return engine.scan(text)
 
 
-def find_spans_many(values: Any) -> list[list[Finding]]:
+def find_spans_many(values: Any, classes: Collection[str] | None = None) -> list[list[Finding]]:
     """:func:`find_spans` for every value of a column, working once per distinct value.
 
     Args:
         values: A sequence of ``str`` or ``None``, a pandas Series or a pyarrow array.
             Other values are scanned as their ``str``; missing values give ``[]``.
+        classes: Only look for these classes, e.g. the ones SQL span masking cannot find
+            in text it already masked (names): the passes without them are skipped.
+            ``None`` looks for every class. Findings of other classes no longer take
+            precedence over these, so an overlap may be reported differently.
 
     Returns:
         One list of findings per input value, in input order. Equal values share one
@@ -50,17 +55,45 @@ def find_spans_many(values: Any) -> list[list[Finding]]:
 
     >>> find_spans_many(["a@b.io", None, "a@b.io"])[2][0].data_class
     'pii.email'
+    >>> find_spans_many(["Emily Johnson, a@b.io"], classes={"pii.person_name"})[0][0].end
+    13
     """
-    codes, uniques = factorize(values)
+    wanted = None if classes is None else frozenset(classes)
+    codes, uniques = _distinct(values)
     if len(uniques) < VECTOR_MIN:
-        results = [engine.scan(t) for t in uniques]
+        texts = uniques if isinstance(uniques, list) else uniques.to_pylist()
+        results = [engine.scan(t, wanted) for t in texts]
     else:
         from jupyter_masking.detect import vector
 
-        results = vector.scan_many(uniques)
+        results = vector.scan_many(uniques, wanted)
     if len(results) == len(codes):  # all distinct, none missing: codes are 0..n-1
         return results
     return [results[code] if code >= 0 else [] for code in codes]
+
+
+def _distinct(values: Any) -> tuple[list[int], Any]:
+    """:func:`factorize`, in Arrow for string columns: the distinct values stay an array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array: Any = None
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        array = values
+    elif hasattr(values, "dtype") and hasattr(values, "array") and values.dtype.kind in "OSUT":
+        try:  # a pandas Series of text ("str" and object columns)
+            array = pa.array(values, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowException, UnicodeEncodeError):  # other types, lone surrogates
+            array = None
+    if array is None or not (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    ):
+        return factorize(values)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = pc.dictionary_encode(array)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return codes.tolist(), encoded.dictionary
 
 
 def factorize(values: Any) -> tuple[list[int], list[str]]:

@@ -15,9 +15,9 @@ passes that overlap earlier ones are dropped using sorted int64 keys.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,24 +36,57 @@ _BLOCK = 6
 IntArray = Any  # numpy int64 arrays; numpy's generics add nothing readable here
 
 
-def scan_many(values: Sequence[str]) -> list[list[Finding]]:
+class _Lazy(Sequence[str]):
+    """An Arrow string array read as Python strings only where a value is needed."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self._array = array
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self._array[index].to_pylist()
+        return self._array[index].as_py()
+
+
+def scan_many(
+    values: Sequence[str] | pa.Array, classes: frozenset[str] | None = None
+) -> list[list[Finding]]:
     """Findings of each value, as :func:`engine.scan` would return them.
+
+    Args:
+        values: Strings, or an Arrow string array without NULLs.
+        classes: Only look for these classes (``None``: all).
 
     >>> [len(found) for found in scan_many(["x@y.io and a@b.io", "none here"])]
     [2, 0]
     """
-    try:
-        array = pa.array(values, pa.large_string())
-    except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates are not UTF-8
-        return [engine.scan(value) for value in values]
+    if isinstance(values, pa.Array):
+        array = values.cast(pa.large_string())
+        values = _Lazy(array)
+    else:
+        try:
+            array = pa.array(values, pa.large_string())
+        except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates are not UTF-8
+            return [engine.scan(value, classes) for value in values]
     marked = pc.match_substring(array, MARK).to_numpy(zero_copy_only=False)
     rows_of = np.flatnonzero(~marked)
     if len(rows_of) < len(values):
         array = array.take(pa.array(rows_of))
 
-    # The passes run side by side: Arrow's regex kernels release the GIL.
+    # The passes run side by side: Arrow's regex kernels release the GIL. Large inputs
+    # are also split in halves, so that one costly pass (names) does not leave a core idle.
+    halves = 2 if len(array) >= _SPLIT_AT else 1
+    bounds_of = [len(array) * i // halves for i in range(halves + 1)]
+    kept_passes = engine.passes_for(classes)
+    if not kept_passes:
+        return [[] for _ in range(len(values))]
+    tasks = [(kept, a, b) for kept in kept_passes for a, b in itertools.pairwise(bounds_of)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(partial(_pass, array), engine.passes()))
+        parts = list(pool.map(lambda t: _pass(array.slice(t[1], t[2] - t[1]), t[0]), tasks))
+    done = [_joined(parts[i : i + halves], bounds_of[:-1]) for i in range(0, len(parts), halves)]
     width = 1 + max((int(ends.max()) for _, _, ends, _ in done if len(ends)), default=0)
     keys, ends, found = _sorted(done[0], width)
     for late in done[1:]:
@@ -67,15 +100,27 @@ def scan_many(values: Sequence[str]) -> list[list[Finding]]:
 
     ordered = found.tolist()
     bounds = np.searchsorted(keys // width, np.arange(len(array) + 1)).tolist()
-    scanned = [ordered[bounds[i] : bounds[i + 1]] for i in range(len(array))]
+    scanned = [ordered[a:b] for a, b in itertools.pairwise(bounds)]
     if len(rows_of) == len(values):
         return scanned
     results: list[list[Finding]] = [[] for _ in values]
     for position, row in enumerate(rows_of.tolist()):
         results[row] = scanned[position]
     for row in np.flatnonzero(marked).tolist():
-        results[row] = engine.scan(values[row])
+        results[row] = engine.scan(values[row], classes)
     return results
+
+
+def _joined(
+    parts: list[tuple[IntArray, IntArray, IntArray, list[Finding]]], firsts: list[int]
+) -> tuple[IntArray, IntArray, IntArray, list[Finding]]:
+    """One pass's findings over consecutive slices, as if over the whole array."""
+    if len(parts) == 1:
+        return parts[0]
+    rows = np.concatenate([part[0] + first for part, first in zip(parts, firsts, strict=True)])
+    starts = np.concatenate([part[1] for part in parts])
+    ends = np.concatenate([part[2] for part in parts])
+    return rows, starts, ends, [f for part in parts for f in part[3]]
 
 
 def _pass(
@@ -85,9 +130,13 @@ def _pass(
     regex = engine.alternation(kept)
     # Only rows with a match go through replace and split; finding out stops at the first
     # match, so it costs little even when every row has one.
-    hit_rows = np.flatnonzero(pc.match_substring_regex(array, regex).to_numpy(zero_copy_only=False))
-    if len(hit_rows) < len(array):
-        array = array.take(pa.array(hit_rows))
+    if _mostly_hits(array, regex):  # the filter would keep nearly every row: skip it
+        hit_rows = np.arange(len(array))
+    else:
+        hits = pc.match_substring_regex(array, regex).to_numpy(zero_copy_only=False)
+        hit_rows = np.flatnonzero(hits)
+        if len(hit_rows) < len(array):
+            array = array.take(pa.array(hit_rows))
     wrapped = pc.replace_substring_regex(array, regex, MARK + r"\0" + MARK)
     parts = pc.split_pattern(wrapped, MARK)
     offsets = parts.offsets.to_numpy()
@@ -120,6 +169,20 @@ def _pass(
         out_starts.append(np.array([f.start for f in items], dtype=np.int64))
         out_ends.append(np.array([f.end for f in items], dtype=np.int64))
     return np.concatenate(out_rows), np.concatenate(out_starts), np.concatenate(out_ends), found
+
+
+# From this many distinct values, each pass runs over two halves in parallel.
+_SPLIT_AT = 20_000
+# Rows sampled (from the start) to decide whether filtering rows with a match pays.
+_PROBE = 512
+
+
+def _mostly_hits(array: pa.Array, regex: str) -> bool:
+    """Whether 90% of a sample of rows match (e.g. names in notes)."""
+    if len(array) < 4 * _PROBE:
+        return False
+    hits = pc.match_substring_regex(array.slice(0, _PROBE), regex).to_numpy(zero_copy_only=False)
+    return bool(hits.sum() >= 0.9 * _PROBE)
 
 
 def _shared_findings(kinds: IntArray, starts: IntArray, ends: IntArray) -> list[Finding]:

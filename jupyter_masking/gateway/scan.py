@@ -150,13 +150,20 @@ def _scan_column(
             }
         )
         return masked, lineage
-    texts = values.where(values.map(lambda v: isinstance(v, str)), None)
+    if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):
+        texts = values  # Arrow-backed strings hold only str or missing values
+    else:
+        texts = values.where(values.map(lambda v: isinstance(v, str)), None)
     findings = find_spans_many(texts)
     wanted = {f.data_class for spans in findings for f in spans}
     kept = {c for c in wanted if policy.decide(identity, c).effect != "raw"}
     if not kept:
         return None
-    chosen = [[f for f in spans if f.data_class in kept] for spans in findings]
+    chosen = (
+        findings
+        if kept == wanted
+        else [[f for f in spans if f.data_class in kept] for spans in findings]
+    )
     masked = replace_spans(texts, chosen, key).where(values.notna(), values)
     rules = sorted({policy.decide(identity, c).rule_id for c in kept})
     lineage = out.model_copy(

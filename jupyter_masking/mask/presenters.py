@@ -4,8 +4,9 @@ Each presenter reads bits of the token (never the raw value) and builds a value 
 like the class but is safe by construction: reserved domains, the fictional 555-01xx phone
 range, a test card BIN with a valid Luhn digit, IBANs with a valid mod-97 check, IPs in the
 documentation ranges, SSNs in the never-issued 9xx area, birth dates as ISO text in
-1940-2005. Work is vectorized (numpy + arrow)
-over distinct tokens; NULLs stay NULL. Tokens that are not hex digests raise ``ValueError``.
+1940-2005. Work is vectorized (numpy + arrow) over distinct tokens, or over every row
+when a sample shows nearly all are distinct (deduplicating would then only cost a hash
+pass); NULLs stay NULL. Tokens that are not hex digests raise ``ValueError``.
 
 >>> present("pii.email", pd.Series(["0" * 64, None])).tolist()
 ['aaron.abbott0@example.com', nan]
@@ -15,6 +16,8 @@ over distinct tokens; NULLs stay NULL. Tokens that are not hex digests raise ``V
 
 from __future__ import annotations
 
+import binascii
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,65 +37,95 @@ IPV4_NETS = ("192.0.2.", "198.51.100.", "203.0.113.")
 TEST_CARD_BIN = "411111"
 IBAN_COUNTRY = "DE"
 
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _NIBBLE[_c] = _i
-for _i, _c in enumerate(b"ABCDEF", start=10):
-    _NIBBLE[_c] = _i
 _HEX_BYTES = pa.array([f"{i:02x}" for i in range(256)])
 _UPPER = pa.array([chr(c) for c in range(ord("A"), ord("Z") + 1)])
+_WORD_BITS = 64
+
+
+@functools.cache
+def _lower(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(word.lower() for word in words)
+
+
+@functools.cache
+def _arrow_words(words: tuple[str, ...]) -> pa.Array:
+    return pa.array(words, pa.string())
 
 
 @dataclass(frozen=True)
 class Tokens:
-    """Distinct tokens of one class, split into shape prefix and digest nibbles.
+    """Distinct tokens of one class: the digest as four 64-bit words, plus the raw text.
 
     Attributes:
-        digest: The 64-hex digest part, as an arrow string array.
-        nibbles: ``(n, 64)`` uint8 matrix of the digest's hex digits.
-        shape: The shape prefix per token, or ``None`` for classes without one.
+        text: The tokens, as an arrow large-string array without NULLs.
+        raw: ``(n, width + 64)`` uint8 matrix of the tokens' bytes.
+        words: ``(n, 4)`` uint64 matrix: the 256-bit digest, most significant word first.
+        width: Characters of the shape prefix (0 for classes without one).
     """
 
-    digest: pa.Array
-    nibbles: np.ndarray
-    shape: pa.Array | None
+    text: pa.Array
+    raw: np.ndarray
+    words: np.ndarray
+    width: int
 
     def __len__(self) -> int:
-        return len(self.digest)
+        return len(self.text)
+
+    @functools.cached_property
+    def digest(self) -> pa.Array:
+        """The 64-hex digest part, as an arrow string array."""
+        end = self.width + DIGEST_WIDTH
+        return pc.utf8_slice_codeunits(self.text, self.width, end).cast(pa.string())
+
+    @functools.cached_property
+    def shape(self) -> pa.Array | None:
+        """The shape prefix per token, or ``None`` for classes without one."""
+        if not self.width:
+            return None
+        return pc.utf8_slice_codeunits(self.text, 0, self.width).cast(pa.string())
 
     def number(self, start: int, count: int) -> np.ndarray:
         """The integer formed by ``count`` (<= 15) hex digits from ``start``, per token."""
-        out = np.zeros(len(self), dtype=np.uint64)
-        for column in range(start, start + count):
-            out = (out << np.uint64(4)) | self.nibbles[:, column].astype(np.uint64)
-        return out
+        if not 0 < count <= 15 or not 0 <= start <= DIGEST_WIDTH - count:
+            raise ValueError(f"no {count} hex digits at {start} in a digest")
+        first, last = start // 16, (start + count - 1) // 16
+        if first == last:
+            shift = np.uint64(4 * (16 - (start + count - 16 * first)))
+            within: np.ndarray = (self.words[:, first] >> shift) & np.uint64((1 << 4 * count) - 1)
+            return within
+        high_count = 16 * last - start
+        low_count = count - high_count
+        high = self.words[:, first] & np.uint64((1 << 4 * high_count) - 1)
+        low = self.words[:, last] >> np.uint64(_WORD_BITS - 4 * low_count)
+        across: np.ndarray = (high << np.uint64(4 * low_count)) | low
+        return across
 
     def pick(self, words: tuple[str, ...], start: int) -> pa.Array:
         """A word per token, indexed by 8 hex digits from ``start``."""
         index = self.number(start, 8) % np.uint64(len(words))
-        return pa.array(words).take(pa.array(index.astype(np.int64)))
+        return _arrow_words(words).take(pa.array(index.astype(np.int64)))
 
 
 def _parse(uniques: pa.Array, width: int) -> Tokens:
     array = uniques.cast(pa.large_string())
     if array.null_count:
         raise ValueError("tokens to present must not contain NULLs here")
-    lengths = pc.binary_length(array).to_numpy(zero_copy_only=False)
-    if len(array) and not (lengths == width + DIGEST_WIDTH).all():
-        raise ValueError("value is not a masking token (wrong length); refusing to present it")
+    size = width + DIGEST_WIDTH
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
         array.offset : array.offset + len(array) + 1
     ]
+    if len(array) and not (np.diff(offsets) == size).all():
+        raise ValueError("value is not a masking token (wrong length); refusing to present it")
     data = (
         np.frombuffer(array.buffers()[2], dtype=np.uint8) if len(array) else np.empty(0, np.uint8)
     )
-    raw = data[offsets[0] : offsets[-1]].reshape(len(array), width + DIGEST_WIDTH)
-    nibbles = _NIBBLE[raw[:, width:]]
-    if nibbles.size and nibbles.max() > 15:
-        raise ValueError("value is not a masking token (not hex); refusing to present it")
-    digest = pc.utf8_slice_codeunits(array, width, width + DIGEST_WIDTH).cast(pa.string())
-    shape = pc.utf8_slice_codeunits(array, 0, width).cast(pa.string()) if width else None
-    return Tokens(digest, nibbles, shape)
+    raw = data[offsets[0] : offsets[-1]].reshape(len(array), size)
+    try:
+        digests = binascii.unhexlify(np.ascontiguousarray(raw[:, width:]).data)
+    except binascii.Error:
+        raise ValueError("value is not a masking token (not hex); refusing to present it") from None
+    words = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+    return Tokens(array, raw, words.reshape(len(array), 4), width)
 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
@@ -101,7 +134,7 @@ def _join(*parts: pa.Array | str) -> pa.Array:
 
 def _digits(values: np.ndarray, width: int) -> pa.Array:
     text = pa.array(values.astype(np.int64)).cast(pa.string())
-    return pc.utf8_lpad(text, width=width, padding="0")
+    return pc.utf8_lpad(text, width=width, padding="0") if width > 1 else text
 
 
 def _person_name(t: Tokens) -> pa.Array:
@@ -114,8 +147,8 @@ def _email(t: Tokens) -> pa.Array:
     domain = pa.array(EMAIL_DOMAINS).take(
         pa.array((t.number(24, 2) % np.uint64(3)).astype(np.int64))
     )
-    first = pc.utf8_lower(t.pick(first_names(), 0))
-    last = pc.utf8_lower(t.pick(last_names(), 8))
+    first = t.pick(_lower(first_names()), 0)
+    last = t.pick(_lower(last_names()), 8)
     return _join(first, ".", last, suffix, "@", domain)
 
 
@@ -134,81 +167,110 @@ def _ssn(t: Tokens) -> pa.Array:
 
 BIRTH_FIRST = np.datetime64("1940-01-01")
 BIRTH_DAYS = int((np.datetime64("2006-01-01") - BIRTH_FIRST).astype(int))
+_BIRTH_EPOCH_DAY = int((BIRTH_FIRST - np.datetime64("1970-01-01")).astype(int))
 
 
 def _date_of_birth(t: Tokens) -> pa.Array:
-    days = (t.number(0, 8) % np.uint64(BIRTH_DAYS)).astype("timedelta64[D]")
-    return pa.array(np.datetime_as_string(BIRTH_FIRST + days, unit="D").tolist(), pa.string())
+    days = (t.number(0, 8) % np.uint64(BIRTH_DAYS)).astype(np.int32) + _BIRTH_EPOCH_DAY
+    return pa.array(days, pa.date32()).cast(pa.string())
+
+
+# Luhn: a doubled digit contributes the digit sum of its double.
+_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)
 
 
 def _luhn_check(digits: np.ndarray) -> np.ndarray:
     """Check digit for each row of payload ``digits`` (leftmost first)."""
-    doubled = digits[:, ::-1].copy()
-    doubled[:, ::2] *= 2
-    doubled[doubled > 9] -= 9
-    checks: np.ndarray = (10 - doubled.sum(axis=1) % 10) % 10
+    backwards = digits[:, ::-1].astype(np.int64)
+    total = _DOUBLED[backwards[:, ::2]].sum(axis=1) + backwards[:, 1::2].sum(axis=1)
+    checks: np.ndarray = (10 - total % 10) % 10
     return checks
 
 
-def _to_digit_matrix(values: np.ndarray, width: int) -> np.ndarray:
-    matrix = np.zeros((len(values), width), dtype=np.int64)
-    rest = values.astype(np.uint64)
-    for column in range(width - 1, -1, -1):
-        matrix[:, column] = (rest % np.uint64(10)).astype(np.int64)
-        rest = rest // np.uint64(10)
-    return matrix
+def _fixed(matrix: np.ndarray) -> pa.Array:
+    """Rows of an ``(n, width)`` matrix of ASCII codes as a string array (no copy per row)."""
+    count, width = matrix.shape
+    offsets = np.arange(0, count * width + 1, width, dtype=np.int32)
+    data = np.ascontiguousarray(matrix, dtype=np.uint8)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _digit_codes(values: np.ndarray, width: int) -> np.ndarray:
+    """``values`` as ``width`` zero-padded decimal digits: an ``(n, width)`` matrix of ASCII."""
+    text = _digits(values, width).cast(pa.large_string())
+    data = np.frombuffer(text.buffers()[2], dtype=np.uint8) if len(text) else np.empty(0, np.uint8)
+    return data[: len(text) * width].reshape(len(text), width)
+
+
+_ZERO = ord("0")
+
+
+def _card_lengths(t: Tokens) -> np.ndarray:
+    """The digit count each card pseudonym keeps: the shape prefix when it says 12-19."""
+    lengths = np.full(len(t), int(DEFAULT_CARD_LENGTH), dtype=np.int64)
+    if t.width != 2:
+        return lengths
+    digits = t.raw[:, :2].astype(np.int64) - _ZERO
+    number = digits[:, 0] * 10 + digits[:, 1]
+    valid = ((digits >= 0) & (digits <= 9)).all(axis=1) & (number >= 12) & (number <= 19)
+    lengths[valid] = number[valid]
+    return lengths
+
+
+_CARD_BIN = np.frombuffer(TEST_CARD_BIN.encode("ascii"), dtype=np.uint8)
 
 
 def _card(t: Tokens) -> pa.Array:
-    shape = t.shape.to_numpy(zero_copy_only=False) if t.shape is not None else None
-    lengths = np.full(len(t), int(DEFAULT_CARD_LENGTH), dtype=np.int64)
-    if shape is not None:
-        valid = np.array([s.isdigit() and 12 <= int(s) <= 19 for s in shape], dtype=bool)
-        lengths[valid] = [int(s) for s in shape[valid]]
-    out = np.empty(len(t), dtype=object)
-    for length in np.unique(lengths):
+    lengths = _card_lengths(t)
+    numbers = t.number(0, 15)
+    rows_by_length, parts = [], []
+    for length in np.unique(lengths).tolist():
         rows = np.flatnonzero(lengths == length)
         body_width = int(length) - len(TEST_CARD_BIN) - 1
-        body = t.number(0, 15)[rows] % np.uint64(10**body_width)
-        bin_digits = np.tile(np.array([int(c) for c in TEST_CARD_BIN]), (len(rows), 1))
-        payload = np.hstack([bin_digits, _to_digit_matrix(body, body_width)])
-        numbers = _join(TEST_CARD_BIN, _digits(body, body_width), _digits(_luhn_check(payload), 1))
-        out[rows] = numbers.to_numpy(zero_copy_only=False)
-    return pa.array(out, type=pa.string())
+        body = _digit_codes(numbers[rows] % np.uint64(10**body_width), body_width)
+        payload = np.hstack([np.tile(_CARD_BIN, (len(rows), 1)), body])
+        check = (_luhn_check(payload - _ZERO) + _ZERO).astype(np.uint8)
+        parts.append(_fixed(np.hstack([payload, check[:, None]])))
+        rows_by_length.append(rows)
+    if len(parts) == 1:
+        return parts[0]
+    order = np.argsort(np.concatenate(rows_by_length), kind="stable")
+    return pa.concat_arrays(parts).take(pa.array(order))
 
 
 def _iban(t: Tokens) -> pa.Array:
     bban = t.number(0, 15) % np.uint64(10**18)
-    country = "".join(str(ord(c) - ord("A") + 10) for c in IBAN_COUNTRY)
-    country_digits = np.tile(np.array([int(d) for d in country]), (len(t), 1))
-    digits = np.hstack([_to_digit_matrix(bban, 18), country_digits])
-    remainder = np.zeros(len(t), dtype=np.int64)
-    for column in range(digits.shape[1]):
-        remainder = (remainder * 10 + digits[:, column]) % 97
-    remainder = (remainder * 100) % 97  # the check digits' place, "00"
-    return _join(IBAN_COUNTRY, _digits(98 - remainder, 2), _digits(bban, 18))
+    # mod 97 of the digits bban + country letters as numbers + "00", without a digit matrix
+    country = int("".join(str(ord(c) - ord("A") + 10) for c in IBAN_COUNTRY) + "00")
+    scale = 10 ** len(str(country)) % 97
+    remainder = ((bban % np.uint64(97)) * np.uint64(scale) + np.uint64(country % 97)) % np.uint64(
+        97
+    )
+    return _join(IBAN_COUNTRY, _digits(98 - remainder.astype(np.int64), 2), _digits(bban, 18))
 
 
 def _ip(t: Tokens) -> pa.Array:
     net = pa.array(IPV4_NETS).take(pa.array((t.number(0, 4) % np.uint64(3)).astype(np.int64)))
     v4 = _join(net, _digits(1 + t.number(4, 4) % np.uint64(254), 1))
-    groups = [pc.utf8_slice_codeunits(t.digest, 8 + 4 * i, 12 + 4 * i) for i in range(6)]
-    v6 = pc.binary_join_element_wise("2001:db8", *groups, ":")
-    if t.shape is None:
+    if t.width != 1:
         return v4
-    return pc.if_else(pc.equal(t.shape, "6"), v6, v4)
+    six = t.raw[:, 0] == ord("6")
+    if not six.any():
+        return v4
+    digest = t.digest.filter(pa.array(six))
+    groups = [pc.utf8_slice_codeunits(digest, 8 + 4 * i, 12 + 4 * i) for i in range(6)]
+    v6 = pc.binary_join_element_wise("2001:db8", *groups, ":")
+    return pc.replace_with_mask(v4, pa.array(six), v6.cast(v4.type))
 
 
 def _mac(t: Tokens) -> pa.Array:
-    octets = [
-        (t.nibbles[:, 2 * i].astype(np.int64) << 4) | t.nibbles[:, 2 * i + 1] for i in range(6)
-    ]
+    octets = [t.number(2 * i, 2).astype(np.int64) for i in range(6)]
     octets[0] = (octets[0] & 0xFC) | 0x02  # locally administered, unicast
     return pc.binary_join_element_wise(*[_HEX_BYTES.take(pa.array(o)) for o in octets], ":")
 
 
 def _url(t: Tokens) -> pa.Array:
-    last = pc.utf8_lower(t.pick(last_names(), 0))
+    last = t.pick(_lower(last_names()), 0)
     return _join("https://example.com/", last, "/", pc.utf8_slice_codeunits(t.digest, 8, 16))
 
 
@@ -292,13 +354,43 @@ def present(data_class: str, tokens: pd.Series) -> pd.Series:
     Returns:
         A ``str`` Series on the same index; missing tokens stay missing.
     """
-    codes, uniques = pd.factorize(tokens, use_na_sentinel=True)
+    codes, uniques = _factorized(tokens)
+    parsed = _parse(uniques, shape_width(data_class))
+    values = presenter_for(data_class)(parsed) if len(parsed) else pa.array([], pa.string())
+    return take_strings(values, codes, tokens.index)
+
+
+def _factorized(tokens: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Codes into the distinct tokens (-1 for missing) and those tokens, in arrow."""
     try:
-        unique_array = pa.array(uniques.to_numpy(dtype=object), type=pa.large_string())
+        array = pa.array(tokens, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         raise ValueError(
             "value is not a masking token (not text); refusing to present it"
         ) from None
-    parsed = _parse(unique_array, shape_width(data_class))
-    values = presenter_for(data_class)(parsed) if len(parsed) else pa.array([], pa.string())
-    return take_strings(values, codes, tokens.index)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if _all_distinct(array):  # deduplicating would cost a hash pass and save nothing
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+        codes = np.full(len(array), -1, dtype=np.int64)
+        codes[valid] = np.arange(int(valid.sum()), dtype=np.int64)
+        return codes, array if valid.all() else array.filter(pa.array(valid))
+    encoded = pc.dictionary_encode(array)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary
+
+
+# A column is presented row by row (no deduplication) when an evenly spread sample of
+# this many values holds at most _SAMPLE_REPEATS repeats: then nearly every value is
+# distinct (a column whose values each occur twice shows ~8 repeats in 1M rows).
+_SAMPLE = 4096
+_SAMPLE_REPEATS = 2
+
+
+def _all_distinct(array: pa.Array) -> bool:
+    if len(array) < 4 * _SAMPLE:
+        return False
+    sample = array.take(pa.array(np.linspace(0, len(array) - 1, _SAMPLE).astype(np.int64)))
+    present_values = sample.drop_null()
+    distinct = pc.count_distinct(present_values).as_py()
+    return bool(len(present_values) - distinct <= _SAMPLE_REPEATS)

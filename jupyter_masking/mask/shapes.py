@@ -13,6 +13,7 @@ Other classes have no prefix, so their pseudonym token is the plain digest token
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from sqlglot import exp
 
 from jupyter_masking.mask.engines import Engine, call, concat
 from jupyter_masking.mask.kinds import Kind
-from jupyter_masking.mask.tokens import canonical_text, take_strings, token, token_sql
+from jupyter_masking.mask.tokens import canonical_text, take_strings, token_sql
 
 DEFAULT_CARD_LENGTH = "16"
 
@@ -93,10 +94,15 @@ def pseudonym_token_sql(
 def pseudonym_tokens(values: pd.Series, data_class: str, subkey: str) -> pd.Series:
     """The Python twin of :func:`pseudonym_token_sql`, once per distinct value."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [v if type(v) is str else canonical_text(v) for v in uniques.tolist()]
+    keyed = hashlib.sha256(subkey.encode("utf-8"))  # token(): sha256(subkey || text)
+
+    def digest(text: str) -> str:
+        state = keyed.copy()
+        state.update(text.encode("utf-8"))
+        return state.hexdigest()
+
     shape = SHAPES.get(data_class)
-    out = []
-    for value in uniques:
-        text = canonical_text(value)
-        prefix = shape.python(text) if shape else ""
-        out.append(prefix + token(subkey, text))
-    return take_strings(out, codes, values.index)
+    if shape is None:
+        return take_strings([digest(t) for t in texts], codes, values.index)
+    return take_strings([shape.python(t) + digest(t) for t in texts], codes, values.index)

@@ -58,6 +58,12 @@ def jm_regexp_replace(text: object, pattern: object, replacement: object) -> str
     return str(_compiled(str(pattern)).sub(lambda _match: literal, str(text)))
 
 
+@functools.lru_cache(maxsize=64)
+def _any_of(patterns: tuple[str, ...]) -> Any:
+    """The alternation of ``patterns``: a text it does not match needs no pass at all."""
+    return _compiled("|".join(f"({pattern})" for pattern in patterns))
+
+
 def jm_regexp_replace_many(text: object, *pairs: object) -> str | None:
     """Apply ``(pattern, replacement)`` pairs in order, each replacing every match literally."""
     if text is None:
@@ -65,6 +71,8 @@ def jm_regexp_replace_many(text: object, *pairs: object) -> str | None:
     if len(pairs) % 2:
         raise ValueError("JM_REGEXP_REPLACE_MANY takes pattern/replacement pairs")
     result = str(text)
+    if _any_of(tuple(str(p) for p in pairs[::2])).search(result) is None:
+        return result
     for pattern, replacement in zip(pairs[::2], pairs[1::2], strict=True):
         literal = str(replacement)
         result = str(_compiled(str(pattern)).sub(lambda _m, text=literal: text, result))

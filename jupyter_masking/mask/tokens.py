@@ -86,12 +86,14 @@ def token_many(subkey: str, values: pd.Series) -> pd.Series:
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     prefix = hashlib.sha256(subkey.encode("utf-8"))
-    digests = []
-    for value in uniques:
-        digest = prefix.copy()
-        digest.update(canonical_text(value).encode("utf-8"))
-        digests.append(digest.hexdigest())
-    return take_strings(digests, codes, values.index)
+
+    def digest(value: object) -> str:
+        state = prefix.copy()
+        state.update((value if type(value) is str else canonical_text(value)).encode("utf-8"))
+        return state.hexdigest()
+
+    # tolist(): iterating an Arrow-backed array converts one value per call, far slower
+    return take_strings([digest(v) for v in uniques.tolist()], codes, values.index)
 
 
 def take_strings(uniques: list[str] | pa.Array, codes: np.ndarray, index: pd.Index) -> pd.Series:
