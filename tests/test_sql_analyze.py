@@ -660,3 +660,15 @@ def test_a_new_schema_starts_with_a_new_cache() -> None:
     new = Schema("postgres", (make_table("public", "orders", ORDERS),), default_db="public")
     with pytest.raises(Refused, match="not in the database"):
         analyze("SELECT id FROM users", new)
+
+
+def test_when_a_script_transform_runs_a_program_then_it_is_refused() -> None:
+    from jupyter_masking.errors import Refused
+    from jupyter_masking.sql.analyze import analyze
+    from jupyter_masking.sql.schema import Column, Schema, Table
+
+    users = Table("default", "users", (Column("id", "INT"), Column("email", "STRING")))
+    schema = Schema("spark", (users,), default_db="default")
+    with pytest.raises(Refused) as refused:
+        analyze("SELECT TRANSFORM(email) USING 'cat' AS (e STRING) FROM users", schema)
+    assert refused.value.construct == "TRANSFORM ... USING"

@@ -229,6 +229,13 @@ REFUSED_NODES: dict[type[exp.Expr], tuple[str, tuple[str, str]]] = {
         ),
     ),
     exp.Lock: ("FOR UPDATE", ("locking reads are not allowed", "remove FOR UPDATE / FOR SHARE")),
+    exp.QueryTransform: (
+        "TRANSFORM ... USING",
+        (
+            "script transforms run programs on the database server",
+            "remove TRANSFORM ... USING; use SQL functions",
+        ),
+    ),
     exp.Pivot: (
         "PIVOT",
         ("PIVOT and UNPIVOT are not supported yet", "write it with GROUP BY and CASE or FILTER"),
