@@ -171,6 +171,18 @@ class DatabaseError(MaskingError):
     prefix = "database error"
 
 
+class InternalError(MaskingError):
+    """A bug inside jupyter-masking; its message may quote values, so only the log names it."""
+
+    code = "internal_error"
+    prefix = "internal error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the masking gateway failed unexpectedly", hint="retry; if it persists, report it"
+        )
+
+
 class AuditError(MaskingError):
     """The audit event could not be written; no data is returned without one."""
 

@@ -110,7 +110,8 @@ async def fails(jp_fetch: Any, *path: str, status: int, **kwargs: Any) -> dict[s
 
 async def test_whoami_names_the_configured_local_identity_and_policy(jp_fetch: Any) -> None:
     body = await get(jp_fetch, "whoami")
-    assert set(body) == {"user", "groups", "actor", "reviewer", "mode", "policy_version"}
+    keys = ("user", "groups", "actor", "reviewer", "mode", "policy_version", "policy_error")
+    assert set(body) == set(keys)
     assert body["user"] == "alice"
     assert body["groups"] == ["analysts"]
     assert body["actor"] == "human"

@@ -118,10 +118,21 @@ def unparseable(sql: str) -> tuple[str, str]:
 def _strip_literals(tree: exp.Expr) -> exp.Expr:
     if isinstance(tree, LITERAL_TYPES):
         return exp.Var(this=PLACEHOLDER)
-    for node in list(tree.find_all(*LITERAL_TYPES)):
-        if isinstance(node.parent, _MARKERS):
+    # Replaced slot by slot: ``node.replace`` re-parents the whole list it sits in, which
+    # made a 5,000-item ``IN (...)`` list take 20 s (quadratic); one ``set`` per list is linear.
+    slots: dict[tuple[int, str], tuple[exp.Expr, str, set[int]]] = {}
+    for node in tree.find_all(*LITERAL_TYPES):
+        parent, key = node.parent, node.arg_key
+        if parent is None or key is None or isinstance(parent, _MARKERS):
             continue
+        slot = slots.setdefault((id(parent), key), (parent, key, set()))
+        slot[2].add(id(node))
+    for parent, key, ids in slots.values():
+        value = parent.args.get(key)
         # A Var prints as its bare name, so ``?`` reads the same in every dialect
         # (a Placeholder would print ``%s`` in postgres).
-        node.replace(exp.Var(this=PLACEHOLDER))
+        if isinstance(value, list):
+            parent.set(key, [exp.Var(this=PLACEHOLDER) if id(v) in ids else v for v in value])
+        else:
+            parent.set(key, exp.Var(this=PLACEHOLDER))
     return tree

@@ -2,8 +2,9 @@
 
 Each append takes ``pg_advisory_xact_lock(<key of schema.table>)`` first, so workers
 append one at a time and the lock is released with the transaction, also when a
-worker dies. The table (``?table=`` in the URL, default ``audit_events``) is created on
-first open in the first schema of the connection's search path.
+worker dies. A wait longer than :data:`LOCK_TIMEOUT_S` fails the append (and the query).
+The table (``?table=`` in the URL, default ``audit_events``) is created on first open
+in the first schema of the connection's search path.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from jupyter_masking.audit.store import DEFAULT_TABLE, Location
 from jupyter_masking.errors import ConfigError
 
 CONNECT_TIMEOUT_S = 5
+#: Longest an append waits for the write lock (a worker stuck inside its append, a long
+#: ``LOCK TABLE``) before it fails with an :class:`~jupyter_masking.errors.AuditError`:
+#: without it the query, and the gateway thread running it, would wait forever.
+LOCK_TIMEOUT_S = 10.0
 LOCK_NAMESPACE = 0x4A4D  # "JM": the first key of every audit advisory lock
 APPLICATION_NAME = "jupyter-masking-audit"
 _DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
@@ -54,6 +59,8 @@ class PostgresAuditStore(SqlAuditStore):
             self.create()
 
     def _lock(self, conn: sa.Connection) -> None:
+        timeout = f"{max(1, round(LOCK_TIMEOUT_S * 1000))}ms"
+        conn.execute(sa.select(sa.func.set_config("lock_timeout", timeout, True)))
         conn.execute(sa.select(self._lock_call))
 
     def _explain(self, error: BaseException) -> str:

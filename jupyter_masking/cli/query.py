@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from jupyter_masking.errors import BadInput
     from jupyter_masking.gateway.api import QueryRequest
 
-    sql = sys.stdin.read() if args.sql == "-" else args.sql
+    sql = _text(sys.stdin.buffer.read() if args.sql == "-" else args.sql)
     if not sql.strip():
         raise BadInput("no SQL given", hint="pass the query as the last argument")
     if args.limit is not None and args.limit <= 0:
@@ -71,3 +71,27 @@ def run(args: argparse.Namespace) -> int:
 
         print(render_text(result))
     return 0
+
+
+def _text(sql: str | bytes) -> str:
+    """The query as text: bytes that are not UTF-8 are bad input.
+
+    On stdin they arrive as bytes; in argv Python keeps them as lone surrogates, which no
+    database accepts either.
+
+    >>> _text(b"SELECT 1")
+    'SELECT 1'
+    >>> _text(b"SELECT " + bytes([0xFF]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    jupyter_masking.errors.BadInput: bad input: the SQL is not valid UTF-8 (at position 7)...
+    """
+    from jupyter_masking.errors import BadInput
+
+    try:
+        return sql.decode("utf-8") if isinstance(sql, bytes) else sql.encode("utf-8").decode()
+    except UnicodeError as error:
+        where = getattr(error, "start", 0)
+        raise BadInput(
+            f"the SQL is not valid UTF-8 (at position {where})", hint="save the query as UTF-8 text"
+        ) from None

@@ -66,14 +66,20 @@ class EmbeddedClient:
         return self.gateway.describe(self.identity, connection)
 
     def whoami(self) -> dict[str, Any]:
-        """The identity, whether the policy makes it a reviewer, and the policy version."""
+        """The identity, whether the policy makes it a reviewer, the policy version and error.
+
+        ``policy_error`` is the one-line problem of an edited policy that did not load (the
+        last good version keeps serving), else ``None``.
+        """
         policy = self.gateway.policy.engine
+        problem = self.gateway.policy.error
         return {
             **dataclasses.asdict(self.identity),
             "groups": list(self.identity.groups),
             "reviewer": policy.is_reviewer(self.identity),
             "mode": self.mode,
             "policy_version": policy.version,
+            "policy_error": str(problem) if problem else None,
         }
 
     def events(self, **filters: Any) -> list[AuditEvent]:

@@ -181,6 +181,8 @@ class _Handler(HubAuthenticated, web.RequestHandler):  # type: ignore[misc]
             return json.loads(self.request.body or b"null")
         except ValueError:
             raise BadInput("the request body is not valid JSON") from None
+        except RecursionError:
+            raise BadInput("the request body is nested too deeply") from None
 
     def query_arguments(self, allowed: dict[str, Callable[[str], object]]) -> dict[str, Any]:
         """The query string as typed values; unknown names are refused."""
@@ -243,7 +245,7 @@ class WhoamiHandler(_Handler):
     """``GET api/whoami``: the caller as the gateway sees them.
 
     Answer: ``{user, groups, actor, notebook, cell_id, reviewer, mode, policy_version,
-    connections}``.
+    policy_error, connections}`` (``policy_error``: why an edited policy did not load).
     """
 
     @web.authenticated
@@ -258,6 +260,7 @@ class WhoamiHandler(_Handler):
                 "reviewer": policy.is_reviewer(who),
                 "mode": "hub",
                 "policy_version": policy.version,
+                "policy_error": str(problem) if (problem := self.gateway.policy.error) else None,
                 "connections": self.gateway.connection_names(),
             }
         )

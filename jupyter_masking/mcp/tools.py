@@ -13,13 +13,14 @@ lower privileges.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from typing import TYPE_CHECKING, cast
 
 from mcp_types import CallToolResult
 
-from jupyter_masking.errors import BadInput, ConfigError, MaskingError
+from jupyter_masking.errors import BadInput, ConfigError, InternalError, MaskingError
 from jupyter_masking.gateway.api import QueryRequest
 from jupyter_masking.identity import Identity
 from jupyter_masking.mcp import results
@@ -27,6 +28,8 @@ from jupyter_masking.mcp.limits import Caps
 
 if TYPE_CHECKING:
     from jupyter_masking.client import GatewayClient
+
+log = logging.getLogger(__name__)
 
 ACTOR_PREFIX = "ai:mcp:"
 UNKNOWN_CLIENT = "unknown"
@@ -69,6 +72,8 @@ class MaskingTools:
                 result = self._client(actor).query(request)
         except MaskingError as error:
             return results.error_result(error)
+        except Exception as error:
+            return _internal(error)
         return results.query_result(result, self.caps, row_cap=row_cap, actor=actor)
 
     def describe_tables(self, *, actor: str, connection: str | None = None) -> CallToolResult:
@@ -79,6 +84,8 @@ class MaskingTools:
                 tables = self._client(actor).describe(chosen)
         except MaskingError as error:
             return results.error_result(error)
+        except Exception as error:
+            return _internal(error)
         return results.tables_result(tables, self.caps, actor=actor)
 
     def explain(self, sql: str, *, actor: str, connection: str | None = None) -> CallToolResult:
@@ -89,6 +96,8 @@ class MaskingTools:
                 explanation = self._client(actor).explain(request)
         except MaskingError as error:
             return results.error_result(error)
+        except Exception as error:
+            return _internal(error)
         return results.explain_result(explanation, actor=actor)
 
     def close(self) -> None:
@@ -136,3 +145,9 @@ class MaskingTools:
             f"the {type(self.client).__name__} gateway client cannot declare an AI actor",
             hint="use the embedded or the hub client",
         )
+
+
+def _internal(error: Exception) -> CallToolResult:
+    """A bug below the tool, answered without its message (it may quote values) or traceback."""
+    log.error("internal error in an MCP tool: %s", type(error).__name__)
+    return results.error_result(InternalError())

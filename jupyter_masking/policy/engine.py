@@ -14,6 +14,9 @@
 from __future__ import annotations
 
 import functools
+import logging
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -33,6 +36,8 @@ from jupyter_masking.policy.decide import (
 )
 from jupyter_masking.policy.effect import Effect, parse_effect
 from jupyter_masking.policy.load import LoadedPolicy, best_class_keys, load_policy
+
+log = logging.getLogger(__name__)
 
 BUILTIN_PATH = Path(__file__).with_name("builtin.yaml")
 # Decisions are cached per (user, groups, actor, class); the cache is dropped when this full.
@@ -183,19 +188,78 @@ def _builtin() -> PolicyEngine:
 class PolicyHolder:
     """The current good policy of a long-running process, reloadable without ever half-loading.
 
+    Reading :attr:`engine` notices edits: at most every ``check_interval_s`` seconds it
+    compares the policy files' modification stamps (one ``stat`` each) with those of the
+    last load and reloads when they changed. A policy that no longer loads keeps the last
+    good one serving; the problem is logged once per change and kept in :attr:`error`
+    (``whoami`` reports it) until a later edit loads again.
+
     >>> holder = PolicyHolder(None)
-    >>> holder.reload() is None, holder.engine.name
-    (True, 'builtin')
+    >>> holder.reload() is None, holder.engine.name, holder.error
+    (True, 'builtin', None)
     """
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, *, check_interval_s: float = 1.0) -> None:
         self.path = path
-        self.engine: PolicyEngine = PolicyEngine.load(path)
+        self.check_interval_s = check_interval_s
+        self.error: PolicyError | None = None
+        self._stamp = _stamp(path)
+        self._engine: PolicyEngine = PolicyEngine.load(path)
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> PolicyEngine:
+        """The current good policy (reloaded first when its files changed)."""
+        self.refresh()
+        return self._engine
+
+    def refresh(self, *, force: bool = False) -> PolicyError | None:
+        """Reload if the files changed since the last load; return the current problem, if any."""
+        if self.path is None:
+            return None
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_interval_s:
+            return self.error
+        self._checked = now
+        stamp = _stamp(self.path)
+        if stamp == self._stamp:
+            return self.error
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                problem = self.reload()
+                if problem is None:
+                    log.info("policy reloaded: %s", self._engine.version)
+                else:
+                    log.error("policy not reloaded, keeping %s: %s", self._engine.version, problem)
+        return self.error
 
     def reload(self) -> PolicyError | None:
         """Load the policy again; on error keep the last good one and return the error."""
         try:
-            self.engine = PolicyEngine.load(self.path)
+            self._engine = PolicyEngine.load(self.path)
         except PolicyError as error:
+            self.error = error
             return error
+        except Exception as error:  # a loader bug must not stop a serving gateway either
+            self.error = PolicyError(f"cannot load {self.path}: {type(error).__name__}")
+            return self.error
+        self.error = None
         return None
+
+
+Stamp = tuple[tuple[str, int, int], ...] | None
+
+
+def _stamp(path: str | Path | None) -> Stamp:
+    """Name, mtime and size of the policy file or of the policy files in a directory."""
+    if path is None:
+        return None
+    root = Path(path)
+    try:
+        files = sorted(p for p in root.iterdir() if p.is_file()) if root.is_dir() else [root]
+        stats = [(str(p), p.stat()) for p in files]
+    except OSError:
+        return ()  # gone or unreadable: differs from any loaded stamp, so reload reports it
+    return tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)

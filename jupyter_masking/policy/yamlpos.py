@@ -100,7 +100,11 @@ def parse_yaml(text: str, source: str) -> tuple[object, Lines]:
     Raises:
         PolicyError: On a syntax error, several documents, duplicate keys or unsafe tags.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        # the reader checks the characters already here (a NUL byte raises)
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as error:
+        raise PolicyError(f"YAML error: {_first_line(error)}", source=source) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -120,6 +124,11 @@ def parse_yaml(text: str, source: str) -> tuple[object, Lines]:
         raise PolicyError(f"YAML error: {type(error).__name__}", source=source) from None
     finally:
         loader.dispose()
+
+
+def _first_line(error: yaml.YAMLError) -> str:
+    """The first line of a reader error (``unacceptable character #x0000: ...``)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def render_path(path: Path) -> str:

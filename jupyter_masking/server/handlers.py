@@ -9,8 +9,10 @@ worker threads (:class:`~jupyter_masking.server.service.MaskingService`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import traceback
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import wraps
@@ -28,16 +30,19 @@ from jupyter_masking.errors import (
     BadInput,
     ConfigError,
     DatabaseError,
+    InternalError,
     MaskingError,
     Refused,
 )
 from jupyter_masking.server.service import MaskingService
 
+log = logging.getLogger(__name__)
+
 NAMESPACE = "jupyter-masking"
 AUTH_RESOURCE = "jupyter_masking"
 SERVICE_KEY = "jupyter_masking_service"
 MAX_LIMIT = 1000
-WHOAMI_KEYS = ("user", "groups", "actor", "reviewer", "mode", "policy_version")
+WHOAMI_KEYS = ("user", "groups", "actor", "reviewer", "mode", "policy_version", "policy_error")
 _EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 #: Error class -> HTTP status, most specific first.
@@ -67,7 +72,14 @@ class NotFound(MaskingError):
     prefix = "not found"
 
 
-_EXTRA_STATUS = {Forbidden: 403, NotFound: 404}
+_EXTRA_STATUS = {Forbidden: 403, NotFound: 404, InternalError: 500}
+
+
+def _where(error: BaseException) -> str:
+    """The exception type and the innermost frame, without the message (it may hold values)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    last = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}{last}"
 
 
 def json_errors(
@@ -81,6 +93,11 @@ def json_errors(
             await method(self, *args, **kwargs)
         except MaskingError as error:
             self.reply_error(error)
+        except web.HTTPError:
+            raise
+        except Exception as error:  # a bug: no traceback or message (may quote values) leaves
+            log.error("internal error in %s: %s", self.request.path, _where(error))
+            self.reply_error(InternalError())
 
     return wrapper
 
@@ -117,7 +134,7 @@ class MaskingHandler(APIHandler):
 
 
 class WhoAmIHandler(MaskingHandler):
-    """``GET whoami`` → ``{user, groups, actor, reviewer, mode, policy_version}``."""
+    """``GET whoami`` → ``{user, groups, actor, reviewer, mode, policy_version, policy_error}``."""
 
     @web.authenticated
     @authorized

@@ -265,13 +265,71 @@ _FILE_TARGETS = {"OUTFILE", "DUMPFILE"}
 _EXECUTABLE_COMMENT = ("!", "M!")
 
 
+MAX_SQL_CHARS = 1_000_000
+"""Longest SQL text analyzed; longer text is bad input before it is parsed."""
+MAX_NODES = 20_000
+"""Most syntax nodes analyzed (an ``IN`` list of about 20,000 values): the later steps walk
+the tree many times, so bigger queries would hold a gateway thread for many seconds."""
+MAX_CONNECTIVES = 500
+"""Most ``AND``/``OR`` operators: sqlglot's scope walks are quadratic in a chain of them."""
+
+
+def _check_text(sql: str) -> None:
+    """Refuse text no database takes and sizes the analyzer cannot handle cheaply.
+
+    >>> _check_text("SELECT 'a" + chr(0) + "b'")
+    Traceback (most recent call last):
+    ...
+    jupyter_masking.errors.BadInput: bad input: the SQL contains a NUL character (at position 9). \
+Hint: remove it; databases do not accept NUL in SQL text
+    """
+    if len(sql) > MAX_SQL_CHARS:
+        raise BadInput(
+            f"the SQL is {len(sql):,} characters long; the gateway reads at most {MAX_SQL_CHARS:,}",
+            hint="shorten it: move long value lists into a table",
+        )
+    nul = sql.find("\x00")
+    if nul >= 0:
+        raise BadInput(
+            f"the SQL contains a NUL character (at position {nul})",
+            hint="remove it; databases do not accept NUL in SQL text",
+        )
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BadInput(
+            f"the SQL is not valid Unicode (at position {error.start})",
+            hint="save the query as UTF-8 text",
+        ) from None
+
+
+def _check_size(tree: exp.Expr) -> None:
+    """Refuse trees too big to analyze in well under a second."""
+    connectives = 0
+    for nodes, node in enumerate(tree.walk(), start=1):
+        connectives += isinstance(node, exp.Connector)
+        if nodes > MAX_NODES or connectives > MAX_CONNECTIVES:
+            what = (
+                f"more than {MAX_NODES:,} syntax elements"
+                if nodes > MAX_NODES
+                else f"more than {MAX_CONNECTIVES} AND/OR conditions"
+            )
+            raise Refused(
+                f"the query is too large to analyze: it has {what}",
+                hint="use IN (...) for lists of values, or split the query",
+            )
+
+
 def _parse(sql: str, dialect: Dialect) -> exp.Expr:
     """The one statement in ``sql``.
 
     Raises:
-        BadInput: Unparseable SQL, or no statement.
-        Refused: More than one statement, or an unparseable write (``INTO OUTFILE``, ``LOAD``).
+        BadInput: Unparseable SQL, no statement, NUL characters, or more than
+            :data:`MAX_SQL_CHARS` characters.
+        Refused: More than one statement, an unparseable write (``INTO OUTFILE``, ``LOAD``),
+            or a tree beyond :data:`MAX_NODES` or :data:`MAX_CONNECTIVES`.
     """
+    _check_text(sql)
     try:
         statements = [
             s for s in sqlglot.parse(sql, dialect=dialect) if s and not isinstance(s, exp.Semicolon)
@@ -290,6 +348,7 @@ def _parse(sql: str, dialect: Dialect) -> exp.Expr:
             construct=f"{len(statements)} statements",
             hint="run each statement in its own cell, without ';' between them",
         )
+    _check_size(statements[0])
     return statements[0]
 
 

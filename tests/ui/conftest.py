@@ -201,9 +201,22 @@ def binder_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         yield lab
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> None:
+    """Stands in for pytest-jupyter's autouse loop fixture in the browser tests.
+
+    Playwright's sync API keeps its own event loop running on this thread while the browser
+    is open; pytest-jupyter's fixture would try to close that loop after every test.
+    """
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium through Playwright (no Playwright browser download, no video)."""
+    """Debian's headless Chromium through Playwright (no Playwright browser download, no video).
+
+    Module-scoped so Playwright's event loop stops with the module: later tests on the same
+    xdist worker (pytest-jupyter's among them) must not find a running loop.
+    """
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} not found: apt-get install -y chromium")
     try:

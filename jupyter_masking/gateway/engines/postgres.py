@@ -128,6 +128,8 @@ class PostgresConnection(PooledConnection):
         orig: Any = getattr(error, "orig", None) or error
         state = getattr(orig, "sqlstate", None) or ""
         kind = SQLSTATES.get(state) or CLASSES.get(state[:2])
+        if kind is None and _is_client_data_error(orig):
+            kind = "data"  # psycopg could not load a value (an infinite or BC timestamp)
         if kind is None:
             lost = getattr(error, "connection_invalidated", False) or _is_operational(orig)
             kind = "connection_lost" if lost else "other"
@@ -145,3 +147,9 @@ def _is_operational(error: Any) -> bool:
     import psycopg
 
     return isinstance(error, psycopg.OperationalError)
+
+
+def _is_client_data_error(error: Any) -> bool:
+    import psycopg
+
+    return isinstance(error, psycopg.DataError)
