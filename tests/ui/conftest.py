@@ -210,6 +210,14 @@ def jp_asyncio_loop() -> None:
     """
 
 
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> None:
+    """Stands in for pytest-jupyter's autouse server cleanup, which needs its loop fixture.
+
+    The browser tests run ``jupyter lab`` as a subprocess: there is no in-process server.
+    """
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's headless Chromium through Playwright (no Playwright browser download, no video).
