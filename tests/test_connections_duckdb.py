@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,3 +271,26 @@ def test_results_larger_than_one_arrow_batch_arrive_whole_or_capped(
     assert result.table.num_rows == min(rows, cap)
     assert result.truncated == (rows > cap)
     assert result.table.column("n").to_pylist()[-1] == min(rows, cap) - 1
+
+
+def test_closing_while_a_query_runs_interrupts_it_instead_of_failing(demo_file: Path) -> None:
+    # a kernel unloading the extension after the user gave up on a query (Ctrl-C)
+    connection = open_connection(ConnectionConfig("demo", f"duckdb:///{demo_file}"))
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            connection.execute(SLOW, {}, ALICE)
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    connection.close()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 5
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], QueryFailed)

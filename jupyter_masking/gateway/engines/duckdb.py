@@ -10,7 +10,9 @@ the deadline.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
 import duckdb
@@ -35,7 +37,11 @@ LOCKED = {
     "allow_unsigned_extensions": False,
     "lock_configuration": True,
 }
+log = logging.getLogger(__name__)
+
 _BATCH = 65_536
+#: How long ``close`` interrupts a call still running before it leaves the database open.
+_CLOSE_WAIT_S = 2.0
 
 #: duckdb exception class -> kind.
 KINDS = {
@@ -93,6 +99,7 @@ class DuckDBConnection(Connection):
         except duckdb.Error as error:
             raise self._classify_open(error) from None
         self._hook_lock = threading.Lock()
+        self._running: set[duckdb.DuckDBPyConnection] = set()  # cursors inside a query
         self._hooks_applied = 0
 
     def _classify_open(self, error: Exception) -> Exception:
@@ -124,6 +131,7 @@ class DuckDBConnection(Connection):
         statement = render(sql, params, self.dialect, "dollar")
         cursor = self._db.cursor()
         deadline = None
+        self._running.add(cursor)
         try:
             with guard(timeout_s, cursor.interrupt) as deadline:
                 if len(cursor.extract_statements(statement)) != 1:
@@ -147,6 +155,7 @@ class DuckDBConnection(Connection):
         else:
             timed_out = False
         finally:
+            self._running.discard(cursor)
             cursor.close()
         if timed_out:
             # raised outside the handler so the driver's message is not attached as context
@@ -176,5 +185,16 @@ class DuckDBConnection(Connection):
         return QueryFailed(kind, connection=self.name, code=name, detail=str(error))
 
     def close(self) -> None:
-        """Close the database."""
-        self._db.close()
+        """Close the database, interrupting a call still running on it (an abandoned query)."""
+        deadline = time.monotonic() + _CLOSE_WAIT_S
+        while True:
+            try:
+                self._db.close()
+                return
+            except duckdb.ResourceInUseException:
+                if time.monotonic() > deadline:
+                    log.warning("connection '%s' still busy at close: left open", self.name)
+                    return
+                for cursor in list(self._running):  # a cursor's query holds the database
+                    cursor.interrupt()
+                time.sleep(0.02)
