@@ -14,10 +14,17 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 PG_URL = os.environ.get("JM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MARIADB_URL = os.environ.get("JM_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REQUIRE_SERVICES = os.environ.get("JM_REQUIRE_SERVICES") == "1"
+
+# CI replays the same generated examples on every run, so a submission's result does not depend
+# on the draw; local runs explore new ones, and benchmarks/fuzz_long.py runs long random budgets.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if REQUIRE_SERVICES:
+    settings.load_profile("ci")
 
 
 @dataclass(frozen=True)
