@@ -121,11 +121,8 @@ def test_cli_renders_odd_results_in_every_format(data_dir: Path, name: str, form
         assert body["rows"]
 
 
-# --- the magic ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ip(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def _embedded_config(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An embedded gateway config on the demo database for alice (analysts), no hub URL."""
     monkeypatch.setenv("JUPYTER_MASKING_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("JUPYTER_MASKING_GATEWAY_URL", raising=False)
     config = tmp_path / "gateway.yaml"
@@ -140,6 +137,15 @@ def ip(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
             }
         )
     )
+    return config
+
+
+# --- the magic ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ip(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    config = _embedded_config(data_dir, tmp_path, monkeypatch)
     shell = InteractiveShell.instance()
     shell.config.pop("MaskedSql", None)
     shell.run_line_magic("load_ext", "jupyter_masking")
@@ -184,20 +190,7 @@ def test_the_magic_renders_odd_results(ip: Any, name: str) -> None:
 
 @pytest.fixture
 def jp_server_config(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("JUPYTER_MASKING_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("JUPYTER_MASKING_GATEWAY_URL", raising=False)
-    path = tmp_path / "gateway.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "connections": {"demo": {"url": f"duckdb:///{data_dir / 'demo.duckdb'}"}},
-                "default_connection": "demo",
-                "policy": str(POLICY),
-                "audit_store": str(tmp_path / "audit.sqlite3"),
-                "local_identity": {"user": "alice", "groups": ["analysts"]},
-            }
-        )
-    )
+    path = _embedded_config(data_dir, tmp_path, monkeypatch)
     monkeypatch.setenv("JUPYTER_MASKING_CONFIG", str(path))
     return {
         "ServerApp": {
