@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -83,24 +83,35 @@ class Catalog:
             result[column.name] = info
         return result
 
+    def stamps(self, tables: Iterable[Table]) -> tuple[float, ...]:
+        """When the profile of each of ``tables`` was taken (refreshing expired ones).
+
+        Anything derived from :meth:`columns` stays valid while these stamps do not change.
+        """
+        return tuple(self._profile_entry(table)[0] for table in tables)
+
     def invalidate(self) -> None:
         """Forget every cached profile (after a schema change or policy reload)."""
         with self._lock:
             self._profiles.clear()
 
     def _profile(self, table: Table) -> dict[str, ColumnInfo]:
+        return self._profile_entry(table)[1]
+
+    def _profile_entry(self, table: Table) -> tuple[float, dict[str, ColumnInfo]]:
         now = time.monotonic()
         with self._lock:
             cached = self._profiles.get(table.path)
             if cached is not None and now - cached[0] < self._ttl_s:
-                return cached[1]
+                return cached
         sample = self._sample(table)
         profile = {
             column.name: self._classify(table, column.name, sample) for column in table.columns
         }
+        entry = (now, profile)
         with self._lock:
-            self._profiles[table.path] = (now, profile)
-        return profile
+            self._profiles[table.path] = entry
+        return entry
 
     def _classify(self, table: Table, column: str, sample: pd.DataFrame) -> ColumnInfo:
         path = self.path(table, column)

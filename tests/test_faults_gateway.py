@@ -37,9 +37,9 @@ from jupyter_masking.gateway.api import QueryRequest
 from jupyter_masking.gateway.pipeline import Gateway
 
 QUERY = "SELECT email, ssn FROM customers"
-#: A cross join PostgreSQL needs far longer than a second for (40 rows to the 5th power).
+#: A cross join PostgreSQL needs minutes for (40 rows to the 6th power): past any timeout.
 SLOW = "SELECT count(*) AS n FROM customers AS a, customers AS b, customers AS c, customers AS d"
-SLOW += ", customers AS e"
+SLOW += ", customers AS e, customers AS f"
 
 
 # --- the fault injectors ------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -44,7 +44,7 @@ from jupyter_masking.errors import (
 from jupyter_masking.gateway.api import Explanation, MaskedResult, QueryRequest
 from jupyter_masking.gateway.connections import Connection, ConnectionConfig, open_connection
 from jupyter_masking.gateway.dberrors import QueryFailed
-from jupyter_masking.gateway.plan import Plan, plan_query
+from jupyter_masking.gateway.plan import Plan, PlanCache, plan_query
 from jupyter_masking.gateway.scan import scan_result
 from jupyter_masking.identity import Identity
 from jupyter_masking.mask import MaskingKey, present, register_sqlite
@@ -60,6 +60,7 @@ KEY_ENV = "JUPYTER_MASKING_KEY"
 class _Source:
     connection: Connection
     catalog: Catalog
+    plans: PlanCache = field(default_factory=PlanCache)
 
 
 class Gateway:
@@ -116,9 +117,11 @@ class Gateway:
         analysis: Analysis | None = None
         plan: Plan | None = None
         try:
-            analysis = analyze(request.sql, source.connection.schema())
+            analysis = analyze(request.sql, source.connection.schema(), copy=False)
             params = _bind(analysis, request.params)
-            plan = plan_query(analysis, who, catalog=source.catalog, policy=policy, key=self.key)
+            plan = source.plans.plan(
+                analysis, who, catalog=source.catalog, policy=policy, key=self.key
+            )
             result = source.connection.execute(
                 plan.sql, params, who, max_rows=request.max_rows or self.config.max_rows
             )
@@ -151,7 +154,7 @@ class Gateway:
         policy = self.policy.engine
         _, source = self._source(request.connection)
         try:
-            analysis = analyze(request.sql, source.connection.schema())
+            analysis = analyze(request.sql, source.connection.schema(), copy=False)
             _bind(analysis, request.params, check_values=False)
             plan = plan_query(
                 analysis,

@@ -9,7 +9,9 @@ The rewritten SQL carries per-class subkeys: it is executed, never shown or logg
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -147,6 +149,52 @@ def plan_query(
     }
     text = rewritten.sql(analysis.dialect, copy=False)  # our own copy, not used again
     return Plan(analysis, columns, text, outputs, present, free_text, tuple(denied))
+
+
+class PlanCache:
+    """The plans of recent queries, so that a re-run cell skips planning.
+
+    A plan is reused only for the same analysis (the analyzer's cached object: same SQL, same
+    live schema), the same user, groups and actor, the same policy version and the same
+    content profiles of the tables it reads; anything else plans afresh. Refusals are never
+    cached. Plans are shared between threads and must not be modified.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._plans: OrderedDict[Hashable, Plan] = OrderedDict()
+
+    def plan(
+        self,
+        analysis: Analysis,
+        identity: Identity,
+        *,
+        catalog: Catalog,
+        policy: PolicyEngine,
+        key: MaskingKey,
+    ) -> Plan:
+        """:func:`plan_query` for a query that runs, from the cache when nothing changed."""
+        entry = (
+            id(analysis),
+            identity.user,
+            identity.groups,
+            identity.actor,
+            policy.version,
+            catalog.stamps(analysis.tables),
+        )
+        with self._lock:
+            cached = self._plans.get(entry)
+            # id() is only unique while the object lives: the plan holds its analysis
+            if cached is not None and cached.analysis is analysis:
+                self._plans.move_to_end(entry)
+                return cached
+        plan = plan_query(analysis, identity, catalog=catalog, policy=policy, key=key)
+        with self._lock:
+            self._plans[entry] = plan
+            while len(self._plans) > self.size:
+                self._plans.popitem(last=False)
+        return plan
 
 
 def _plan_column(

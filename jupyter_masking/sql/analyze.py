@@ -101,7 +101,9 @@ the SQL text, the schema and the extra allowed functions (never on who asks)."""
 _cache_lock = threading.Lock()
 
 
-def analyze(sql: str, schema: Schema, *, allow_functions: Iterable[str] = ()) -> Analysis:
+def analyze(
+    sql: str, schema: Schema, *, allow_functions: Iterable[str] = (), copy: bool = True
+) -> Analysis:
     """Parse, check, qualify and trace one read query against the live ``schema``.
 
     Successful analyses are cached per schema (:data:`CACHE_SIZE` most recent); each call gets
@@ -111,6 +113,8 @@ def analyze(sql: str, schema: Schema, *, allow_functions: Iterable[str] = ()) ->
         sql: The user's SQL text, one statement.
         schema: The connection's live schema; its dialect is the query's dialect.
         allow_functions: Extra function names an admin declared read-only.
+        copy: ``False`` returns the cached analysis itself, for callers that only read it
+            (the same object for the same query, which the gateway's plan cache relies on).
 
     Returns:
         The analysis; its ``expression`` is ready for the masking rewrite.
@@ -135,6 +139,8 @@ def analyze(sql: str, schema: Schema, *, allow_functions: Iterable[str] = ()) ->
             cache[key] = cached
             while len(cache) > CACHE_SIZE:
                 cache.popitem(last=False)
+    if not copy:
+        return cached
     return dataclasses.replace(cached, expression=cached.expression.copy())
 
 
@@ -153,9 +159,7 @@ def _analyze(sql: str, schema: Schema, allow_functions: tuple[str, ...]) -> Anal
         views.resolve_tables(query, schema, _prepare_view)
         _expand_columns_selectors(query, schema)
         unnamed = _mark_unnamed(query, sql, schema.dialect)
-        query = qualify_columns(
-            query, schema.normalized_mapping(), allow_partial_qualification=False
-        )
+        query = qualify_columns(query, schema.query_mapping(), allow_partial_qualification=False)
         query = quote_identifiers(query, dialect=dialect, identify=True)
         _check_columns(query)
         _name_outputs(query, unnamed)
@@ -480,7 +484,7 @@ def _expand_columns_selectors(query: exp.Query, schema: Schema) -> None:
             hint="list the columns you need",
         )
     scopes = {id(scope.expression): scope for scope in traverse_scope(query)}
-    mapping = schema.normalized_mapping()
+    mapping = schema.query_mapping()
     for selector in selectors:
         select = selector.parent
         pattern = selector.this

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 
 from sqlglot import exp
-from sqlglot.optimizer.scope import traverse_scope
 
 from jupyter_masking.sql.schema import Table
 
@@ -45,7 +44,7 @@ def rewrite(
         masks: Per table, the expression reading each masked column (referencing the bare
             column name); columns without an entry are projected unchanged.
         resolve: Maps a table node of ``query`` to the schema table it reads, ``None`` if it is
-            not a physical table (a CTE reference resolves through its scope and never gets here).
+            not a physical table (a CTE reference, a table function).
         dialect: The dialect the identifiers are normalised for.
         keep: Per table, the only columns its masking subquery projects (the columns the query
             reads); every column when not given, or when the reference renames columns by
@@ -55,14 +54,13 @@ def rewrite(
         The rewritten query; ``query`` itself is not modified.
     """
     rewritten = query.copy()
+    # Every table node, not only scope sources: a node the resolver knows is masked wherever
+    # it stands, and one walk over the tree is cheaper than building its scopes.
     targets: list[tuple[exp.Table, Table]] = []
-    for scope in traverse_scope(rewritten):
-        for source in scope.sources.values():
-            if not isinstance(source, exp.Table):
-                continue
-            table = resolve(source)
-            if table is not None and masks.get(table):
-                targets.append((source, table))
+    for source in rewritten.find_all(exp.Table):
+        table = resolve(source)
+        if table is not None and masks.get(table):
+            targets.append((source, table))
     for node, table in targets:
         names = [column.name for column in table.columns]
         if keep is not None and table in keep and not _renames_by_position(node):

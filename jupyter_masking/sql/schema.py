@@ -15,6 +15,7 @@ identifiers per dialect.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -23,6 +24,11 @@ from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.schema import MappingSchema
 
 T = TypeVar("T")
+
+# MappingSchema caches lookups keyed by the query's own Table nodes, which qualification then
+# changes: the keys' hashes go stale, so a shared mapping's caches grow with every query and
+# each lookup probes the stale entries (analysis got slower query by query).
+_LOOKUP_CACHES = ("_find_cache", "_normalized_table_cache")
 
 # Dialects whose identifiers the analyzer compares case-insensitively, beyond what sqlglot
 # says: MySQL/MariaDB column names never depend on case, and table names depend on the
@@ -151,6 +157,17 @@ class Schema:
         still lacks one is left out. Built once per schema.
         """
         return self.derived("normalized_mapping", self._build_normalized_mapping)
+
+    def query_mapping(self) -> MappingSchema:
+        """:meth:`normalized_mapping` for one query, with empty lookup caches.
+
+        It shares the tables, so it is cheap; nothing one query leaves behind slows the next.
+        """
+        mapping = copy.copy(self.normalized_mapping())
+        for cache in _LOOKUP_CACHES:
+            if hasattr(mapping, cache):
+                setattr(mapping, cache, {})
+        return mapping
 
     def derived(self, key: str, build: Callable[[], T]) -> T:
         """A value computed from this (immutable) schema, built on first use and kept.
