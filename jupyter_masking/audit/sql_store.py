@@ -75,6 +75,9 @@ class SqlAuditStore:
         self.location = location
         self._engine = engine
         self._table = events_table(table, sa.MetaData())
+        c = self._table.c
+        self._head_query = sa.select(c.seq, c.hash).order_by(c.seq.desc()).limit(1)
+        self._insert = self._table.insert()
         # A forked worker must not reuse its parent's connections (SQLAlchemy's advice).
         engine_ref = weakref.ref(engine)
         os.register_at_fork(after_in_child=lambda: _forget_pool(engine_ref))
@@ -113,15 +116,13 @@ class SqlAuditStore:
         True
         >>> store.close()
         """
-        table = self._table
-        head_query = sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
         with (
             self._guard("write the audit event to"),
             self._write_connection() as conn,
             conn.begin(),
         ):
             self._lock(conn)
-            head = conn.execute(head_query).first()
+            head = conn.execute(self._head_query).first()
             seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
             event = draft.seal(
                 seq=seq,
@@ -129,7 +130,7 @@ class SqlAuditStore:
                 event_id=new_event_id(),
                 time=datetime.now(timezone.utc),
             )
-            conn.execute(table.insert(), self._row(event))
+            conn.execute(self._insert, self._row(event))
         return event
 
     @staticmethod

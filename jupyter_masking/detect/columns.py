@@ -116,16 +116,29 @@ def _strings(values: Any) -> tuple[list[str], str]:
     if hasattr(values, "to_pandas"):
         values = values.to_pandas()
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    series = series.dropna()
     if pd.api.types.is_bool_dtype(series.dtype):
         return [], "bool"
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        return _texts(series)
+    series = series.dropna()
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return [str(v.date()) for v in series], "time"
     if pd.api.types.is_numeric_dtype(series.dtype):
         floats = pd.api.types.is_float_dtype(series.dtype)
         return [str(int(v)) if floats and v == int(v) else str(v) for v in series], "number"
-    texts = series.astype(str).str.strip().tolist()
-    return [t for t in texts if t], "text"
+    return _texts(series)
+
+
+def _texts(series: Any) -> tuple[list[str], str]:
+    """Non-null values of ``series`` as stripped, non-empty strings."""
+    # per value in Python: for a sample this size pandas' per-call overhead dominates
+    missing = series.isna().to_numpy().tolist()
+    texts = (
+        v if type(v) is str else str(v)
+        for v, na in zip(series.tolist(), missing, strict=True)
+        if not na
+    )
+    return [t for t in map(str.strip, texts) if t], "text"
 
 
 def _sample(values: Any, size: int) -> Any:

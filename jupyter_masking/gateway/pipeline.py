@@ -353,13 +353,19 @@ def _bind(
 
 
 def _frame(table: Any, outputs: tuple[OutputLineage, ...], connection: str) -> pd.DataFrame:
+    names = [o.name for o in outputs]
+    # Renaming in Arrow is cheaper, but pyarrow converts duplicate names wrongly.
+    arrow_names = table.num_columns == len(names) and len(set(names)) == len(names)
+    if arrow_names:
+        table = table.rename_columns(names)
     try:
-        frame = cast(pd.DataFrame, table.to_pandas())
+        # one block per column: no consolidating copy of wide results
+        frame = cast(pd.DataFrame, table.to_pandas(split_blocks=True))
     except (ValueError, OverflowError, pa.ArrowException):
         # a value pandas cannot hold (DuckDB's infinite dates); the message quotes it
         raise QueryFailed("data", connection=connection) from None
-    if len(frame.columns) == len(outputs):
-        frame.columns = pd.Index([o.name for o in outputs])
+    if not arrow_names and len(frame.columns) == len(names):
+        frame.columns = pd.Index(names)
     return frame
 
 

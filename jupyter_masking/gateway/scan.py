@@ -59,9 +59,12 @@ def scan_result(
     free_text = free_text or {}
     scanned = list(outputs)
     columns: dict[int, pd.Series] = {}
+    kinds = [dtype.kind for dtype in frame.dtypes]
     for position, out in enumerate(outputs):
-        values = frame.iloc[:, position]
         unchanged = free_text.get(out.name)
+        if kinds[position] in _SCALAR_KINDS or not (unchanged is not None or _needs_scan(out)):
+            continue  # numbers, booleans and times hold no text; nothing to scan or refuse
+        values = frame.iloc[:, position]
         if unchanged is False and _carries_text(values):
             raise _derived_text(out)
         if not (_needs_scan(out) or unchanged) or not _is_text(values):
@@ -87,10 +90,13 @@ def _needs_scan(out: OutputLineage) -> bool:
 _SCALARS = (bool, int, float, decimal.Decimal, dt.date, dt.time, dt.timedelta, np.number, np.bool_)
 
 
+# numpy dtype kinds of columns that cannot hold text
+_SCALAR_KINDS = frozenset("biufcmM")
+
+
 def _carries_text(values: pd.Series) -> bool:
     """Whether ``values`` may hold text: strings, bytes, lists, structs, JSON or unknown."""
-    kind = values.dtype.kind
-    if kind in "biufcmM":
+    if values.dtype.kind in _SCALAR_KINDS:
         return False
     present = values.dropna()
     return not all(isinstance(value, _SCALARS) for value in present)
@@ -127,7 +133,8 @@ def _scan_column(
     policy: PolicyEngine,
     key: MaskingKey,
 ) -> tuple[pd.Series, OutputLineage] | None:
-    whole = classify_column(out.name, values.dropna().head(1000))
+    present = values.dropna() if values.hasnans else values
+    whole = classify_column(out.name, present.head(1000) if len(present) > 1000 else present)
     if (
         out.data_class is None
         and whole.data_class is not None
@@ -153,7 +160,8 @@ def _scan_column(
     if values.dtype != object and pd.api.types.is_string_dtype(values.dtype):
         texts = values  # Arrow-backed strings hold only str or missing values
     else:
-        texts = values.where(values.map(lambda v: isinstance(v, str)), None)
+        strings = [v if isinstance(v, str) else None for v in values.tolist()]
+        texts = pd.Series(strings, index=values.index, dtype=object)
     findings = find_spans_many(texts)
     wanted = {f.data_class for spans in findings for f in spans}
     kept = {c for c in wanted if policy.decide(identity, c).effect != "raw"}
