@@ -3,8 +3,10 @@ vectorised scanner agreeing with the per-value one."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -276,3 +278,31 @@ def test_when_classes_are_named_then_only_they_are_looked_for(copies: int) -> No
     ]
     assert sum(map(len, names)) == 2 * copies
     assert find_spans_many(values, classes={"pii.no_such_class"}) == [[] for _ in values]
+
+
+def test_a_column_that_looks_all_distinct_at_first_is_still_scanned_row_by_row() -> None:
+    # 10,000+ values whose first thousand all differ skip the dictionary encoding; later
+    # repeats and a column with NULLs (which never skips it) must change nothing.
+    rng = random.Random(11)
+    head = [f"{i} " + " ".join(rng.sample(_FRAGMENTS, 2)) for i in range(1_000)]
+    values = head + [rng.choice(head) for _ in range(11_000)]
+    expected = [find_spans(v) for v in values]
+    assert find_spans_many(pd.Series(values, dtype="str")) == expected
+    assert find_spans_many(pa.array(values)) == expected
+    with_nulls: list[str | None] = [*values[:5_000], None, *values[5_000:]]
+    expected_with_nulls = [*expected[:5_000], [], *expected[5_000:]]
+    assert find_spans_many(pa.array(with_nulls)) == expected_with_nulls
+
+
+def test_scans_in_threads_leave_the_garbage_collector_as_they_found_it() -> None:
+    values = [f"n{i}@b.io Emily Johnson" for i in range(4_000)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: len(vector.scan_many(values)), range(8)))
+    assert results == [len(values)] * 8
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        vector.scan_many(values[:100])
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()

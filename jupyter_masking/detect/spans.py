@@ -12,7 +12,7 @@ pay for its kernels. Both return the same findings (a property test checks it).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from jupyter_masking.detect import engine
@@ -50,8 +50,8 @@ def find_spans_many(values: Any, classes: Collection[str] | None = None) -> list
             precedence over these, so an overlap may be reported differently.
 
     Returns:
-        One list of findings per input value, in input order. Equal values share one
-        list object: copy it before changing it.
+        One list of findings per input value, in input order. Equal values may share
+        one list object: copy it before changing it.
 
     >>> find_spans_many(["a@b.io", None, "a@b.io"])[2][0].data_class
     'pii.email'
@@ -72,7 +72,7 @@ def find_spans_many(values: Any, classes: Collection[str] | None = None) -> list
     return [results[code] if code >= 0 else [] for code in codes]
 
 
-def _distinct(values: Any) -> tuple[list[int], Any]:
+def _distinct(values: Any) -> tuple[Sequence[int], Any]:
     """:func:`factorize`, in Arrow for string columns: the distinct values stay an array."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -91,9 +91,25 @@ def _distinct(values: Any) -> tuple[list[int], Any]:
         return factorize(values)
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if array.null_count == 0 and _all_distinct(array):
+        return range(len(array)), array  # free text: encoding would find nothing to share
     encoded = pc.dictionary_encode(array)
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     return codes.tolist(), encoded.dictionary
+
+
+# Rows sampled from the start to tell whether a column is worth encoding.
+_PROBE = 1000
+
+
+def _all_distinct(array: Any) -> bool:
+    """Whether a long array looks like all its values differ (its first rows all do)."""
+    import pyarrow.compute as pc
+
+    if len(array) < 10 * _PROBE:
+        return False
+    head = array.slice(0, _PROBE)
+    return bool(pc.count_distinct(head).as_py() == _PROBE)
 
 
 def factorize(values: Any) -> tuple[list[int], list[str]]:

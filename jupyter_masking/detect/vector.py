@@ -15,8 +15,11 @@ passes that overlap earlier ones are dropped using sorted int64 keys.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -63,6 +66,15 @@ def scan_many(
     >>> [len(found) for found in scan_many(["x@y.io and a@b.io", "none here"])]
     [2, 0]
     """
+    # Hundreds of thousands of result lists and findings, none in a reference cycle: the
+    # cyclic collector would only walk the heap again and again while they are built.
+    with gc_paused():
+        return _scan_many(values, classes)
+
+
+def _scan_many(
+    values: Sequence[str] | pa.Array, classes: frozenset[str] | None
+) -> list[list[Finding]]:
     if isinstance(values, pa.Array):
         array = values.cast(pa.large_string())
         values = _Lazy(array)
@@ -71,7 +83,7 @@ def scan_many(
             array = pa.array(values, pa.large_string())
         except (UnicodeEncodeError, pa.ArrowException):  # lone surrogates are not UTF-8
             return [engine.scan(value, classes) for value in values]
-    marked = pc.match_substring(array, MARK).to_numpy(zero_copy_only=False)
+    marked = _marked(array)
     rows_of = np.flatnonzero(~marked)
     if len(rows_of) < len(values):
         array = array.take(pa.array(rows_of))
@@ -88,19 +100,26 @@ def scan_many(
         parts = list(pool.map(lambda t: _pass(array.slice(t[1], t[2] - t[1]), t[0]), tasks))
     done = [_joined(parts[i : i + halves], bounds_of[:-1]) for i in range(0, len(parts), halves)]
     width = 1 + max((int(ends.max()) for _, _, ends, _ in done if len(ends)), default=0)
-    keys, ends, found = _sorted(done[0], width)
-    for late in done[1:]:
-        late_keys, late_ends, late_found = _sorted(late, width)
+    # Findings are merged as positions into one list of all of them: sorting and
+    # concatenating int64 arrays is much cheaper than moving the objects around.
+    everything: list[Finding] = []
+    sorted_passes = []
+    for pass_rows, starts, pass_ends, found in done:
+        ids = np.arange(len(everything), len(everything) + len(found), dtype=np.int64)
+        everything.extend(found)
+        sorted_passes.append(_sorted(pass_rows, starts, pass_ends, ids, width))
+    keys, ends, ids = sorted_passes[0]
+    for late_keys, late_ends, late_ids in sorted_passes[1:]:
         keep = ~_overlapping(keys, ends, late_keys, late_ends, width)
         keys = np.concatenate([keys, late_keys[keep]])
         ends = np.concatenate([ends, late_ends[keep]])
-        found = np.concatenate([found, late_found[keep]])
+        ids = np.concatenate([ids, late_ids[keep]])
         order = np.argsort(keys, kind="stable")
-        keys, ends, found = keys[order], ends[order], found[order]
+        keys, ends, ids = keys[order], ends[order], ids[order]
 
-    ordered = found.tolist()
+    ordered = list(map(everything.__getitem__, ids.tolist()))
     bounds = np.searchsorted(keys // width, np.arange(len(array) + 1)).tolist()
-    scanned = [ordered[a:b] for a, b in itertools.pairwise(bounds)]
+    scanned = list(map(ordered.__getitem__, map(slice, bounds[:-1], bounds[1:])))
     if len(rows_of) == len(values):
         return scanned
     results: list[list[Finding]] = [[] for _ in values]
@@ -109,6 +128,37 @@ def scan_many(
     for row in np.flatnonzero(marked).tolist():
         results[row] = engine.scan(values[row], classes)
     return results
+
+
+def _marked(array: pa.Array) -> IntArray:
+    """Which values hold :data:`MARK` (one byte scan of the whole buffer first: rarely any)."""
+    data = array.buffers()[2]
+    if data is None or not np.any(np.frombuffer(data, dtype=np.uint8) == ord(MARK)):
+        return np.zeros(len(array), dtype=bool)
+    return pc.match_substring(array, MARK).to_numpy(zero_copy_only=False)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector; threads may nest pauses, the last one resumes it."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _joined(
@@ -264,15 +314,12 @@ def _full_match(pieces: pa.Array, which: IntArray, regex: str) -> IntArray:
 
 
 def _sorted(
-    columns: tuple[IntArray, IntArray, IntArray, list[Finding]], width: int
-) -> tuple[IntArray, IntArray, Any]:
-    """One pass's findings sorted by ``row * width + start``: keys, ends, findings."""
-    rows, starts, ends, found = columns
+    rows: IntArray, starts: IntArray, ends: IntArray, ids: IntArray, width: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """One pass's findings sorted by ``row * width + start``: keys, ends, finding ids."""
     keys = rows * width + starts
     order = np.argsort(keys, kind="stable")
-    objects = np.empty(len(found), dtype=object)
-    objects[:] = found
-    return keys[order], ends[order], objects[order]
+    return keys[order], ends[order], ids[order]
 
 
 def _overlapping(
