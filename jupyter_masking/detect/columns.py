@@ -35,6 +35,7 @@ import re2
 from jupyter_masking import classes as c
 from jupyter_masking.detect import pii, wordlists
 from jupyter_masking.detect import validators as v
+from jupyter_masking.detect.gc_pause import gc_paused
 from jupyter_masking.detect.model import ColumnClassification, Detector, Finding
 from jupyter_masking.detect.names import name_rule
 from jupyter_masking.detect.registry import BY_CLASS
@@ -171,8 +172,9 @@ def classify_column(name: str, values: Any, sample: int = 1000) -> ColumnClassif
     >>> classify_column("phone_no", ["555-010-0199", "(555) 010-0123"]).evidence
     "name rule 'phone_no'; 2/2 sampled values validated"
     """
-    texts, kind = _strings(_sample(values, sample))
-    return _decide(name, texts, kind, _rejected(name, texts), _Spans())
+    with gc_paused():
+        texts, kind = _strings(_sample(values, sample))
+        return _decide(name, texts, kind, _rejected(name, texts), _Spans())
 
 
 def classify_frame(frame: Any, sample: int = 1000) -> dict[str, ColumnClassification]:
@@ -185,7 +187,11 @@ def classify_frame(frame: Any, sample: int = 1000) -> dict[str, ColumnClassifica
     Returns:
         Classification per column name, in column order.
     """
-    sampled = _sample(frame, sample)
+    with gc_paused():
+        return _classify_frame(_sample(frame, sample))
+
+
+def _classify_frame(sampled: Any) -> dict[str, ColumnClassification]:
     prepared = {str(col): _strings(sampled[col]) for col in sampled.columns}
     rejected = {col: _rejected(col, texts) for col, (texts, _) in prepared.items()}
     spans = _Spans()

@@ -15,11 +15,8 @@ passes that overlap earlier ones are dropped using sorted int64 keys.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,6 +26,7 @@ import pyarrow.compute as pc
 
 from jupyter_masking import classes
 from jupyter_masking.detect import engine
+from jupyter_masking.detect.gc_pause import gc_paused
 from jupyter_masking.detect.model import Finding
 
 # Wraps every match; values that already hold it are scanned one by one.
@@ -136,29 +134,6 @@ def _marked(array: pa.Array) -> IntArray:
     if data is None or not np.any(np.frombuffer(data, dtype=np.uint8) == ord(MARK)):
         return np.zeros(len(array), dtype=bool)
     return pc.match_substring(array, MARK).to_numpy(zero_copy_only=False)
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector; threads may nest pauses, the last one resumes it."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def _joined(
