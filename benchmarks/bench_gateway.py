@@ -316,11 +316,11 @@ def row(label: str, gateway_ms: float, raw_ms: float, masked_ms: float, goal: fl
 
 HEADER = (
     f"  {'query':44}{'gateway':>10}{'raw':>10}{'ratio':>10}{'goal':>9}  {'':8}"
-    f"{'masked':>10}{'floor':>10}"
+    f"{'masked':>10}{'m / raw':>10}"
 )
 FLOOR_NOTE = (
-    "  masked: the gateway's rewritten SQL run straight on the driver, nothing else; floor:"
-    " masked / raw,\n  the ratio no gateway can beat while the database computes the masks"
+    "  masked: the gateway's rewritten SQL fetched the way raw is, without the gateway;"
+    " masked / raw:\n  what computing the masks in the database costs on that fetch path"
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
@@ -96,8 +97,10 @@ def test_identity_reaches_the_session(conn: PostgresConnection) -> None:
         " current_setting('jupyter_masking.actor') AS a,"
         " current_setting('application_name') AS app,"
         " current_setting('transaction_read_only') AS ro,"
-        # results stream through a server-side cursor: the tagged query is its statement
-        " (SELECT string_agg(statement, ' ') FROM pg_cursors) AS q",
+        # the tagged query is the session's current statement (COPY) or, for results that
+        # stream through a server-side cursor, that cursor's statement
+        " concat_ws(' ', current_query(), (SELECT string_agg(statement, ' ') FROM pg_cursors))"
+        " AS q",
         {},
         agent,
     ).table.to_pylist()[0]
@@ -313,3 +316,59 @@ def test_results_larger_than_one_fetch_batch_arrive_whole_or_capped(
     assert result.table.num_rows == min(rows, cap)
     assert result.truncated == (rows > cap)
     assert result.table.column("n").to_pylist()[-1] == min(rows, cap)
+
+
+# Values CSV could confuse: text spelling NULL or NA, empty vs missing, quotes, commas,
+# newlines, leading zeros, non-ASCII, infinities, decimals, dates and timestamps.
+TRICKY = """SELECT id, na, empty, nothing, quoted, zeros, uni, flag, f, d::numeric(6,2) AS d, day,
+  ts, current_query() LIKE 'COPY %%' AS bulk
+FROM (VALUES
+  (1, 'NA', '', NULL::text, 'a,"b"' || chr(10) || 'c', '00123', 'héllo ✓', true,
+   'Infinity'::float8, 1.50::numeric(6,2), DATE '2024-02-29', TIMESTAMP '2024-02-29 23:59:59.5'),
+  (2, 'NULL', ' ', 'x', '\\N', '-0', '', false, -2.5::float8, NULL, NULL, NULL)
+) AS v(id, na, empty, nothing, quoted, zeros, uni, flag, f, d, day, ts) WHERE {cond} ORDER BY id"""
+
+
+def test_bulk_results_hold_exactly_what_the_driver_gives(conn: PostgresConnection) -> None:
+    bulk = conn.execute(TRICKY.format(cond="TRUE"), {}, ALICE).table
+    driver = conn.execute(TRICKY.format(cond="id < :n"), {"n": 10}, ALICE).table
+    assert bulk.column("bulk").to_pylist() == [True, True]  # no parameter: COPY
+    assert driver.column("bulk").to_pylist() == [False, False]  # bound parameter: the cursor
+    bulk, driver = bulk.drop_columns(["bulk"]), driver.drop_columns(["bulk"])
+    assert bulk.schema == driver.schema
+    assert bulk.to_pylist() == driver.to_pylist()
+    assert bulk.column("na").to_pylist() == ["NA", "NULL"]
+    assert bulk.column("empty").to_pylist() == ["", " "]
+    assert bulk.column("nothing").to_pylist() == [None, "x"]
+    assert bulk.column("quoted").to_pylist() == ['a,"b"\nc', "\\N"]
+    assert bulk.column("zeros").to_pylist() == ["00123", "-0"]
+
+
+def test_bulk_results_keep_the_order_under_the_row_cap(conn: PostgresConnection) -> None:
+    result = conn.execute(
+        "SELECT id, email FROM customers WHERE email LIKE '%@%' ORDER BY id DESC",
+        {},
+        ALICE,
+        max_rows=7,
+    )
+    assert result.truncated
+    assert result.table.column("id").to_pylist() == list(range(500, 493, -1))
+    empty = conn.execute("SELECT id, email FROM customers WHERE id < 0", {}, ALICE)
+    assert empty.table.num_rows == 0
+    assert empty.table.column_names == ["id", "email"]
+
+
+def test_results_with_other_types_still_arrive_through_the_driver(conn: PostgresConnection) -> None:
+    row = conn.execute(
+        "SELECT TIMESTAMPTZ '2024-01-01 00:00+00' AS at, '{\"a\": 1}'::jsonb AS doc,"
+        " 'NaN'::float8 AS nan",
+        {},
+        ALICE,
+    ).table.to_pylist()[0]
+    assert row["at"].year == 2024
+    assert row["doc"] == '{"a": 1}'
+    assert math.isnan(row["nan"])
+    # a value the bulk path cannot type goes the driver's way, which reports it as before
+    with pytest.raises(QueryFailed) as caught:
+        conn.execute("SELECT DATE 'infinity' AS forever", {}, ALICE)
+    assert caught.value.kind == "data"

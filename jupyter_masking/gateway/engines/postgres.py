@@ -6,7 +6,9 @@ transaction starts with one statement of ``set_config(..., true)`` calls (the
 ``lock_timeout``, ``application_name = 'jupyter-masking:<user>'`` and
 ``jupyter_masking.user`` / ``.groups`` / ``.actor``, so row-level security policies can
 use ``current_setting('jupyter_masking.user', true)``. Results stream through a
-server-side cursor, so the row cap bounds memory.
+server-side cursor, so the row cap bounds memory, or, when every result column has a
+plain type and no parameter is bound, in bulk through ``COPY ... TO STDOUT``
+(:mod:`.pg_copy`), several times faster for large results.
 
 Note that ``statement_timeout`` applies to each statement, and with a server-side cursor
 each batch fetch is one; a query returning more than one batch may run longer in total.
@@ -14,12 +16,15 @@ each batch fetch is one; a query returning more than one batch may run longer in
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from jupyter_masking.gateway.dberrors import QueryFailed
+from jupyter_masking.gateway.engines import pg_copy
 from jupyter_masking.gateway.engines.introspect import rows_to_schema
 from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection
 from jupyter_masking.gateway.tagging import application_name
@@ -118,6 +123,41 @@ class PostgresConnection(PooledConnection):
                 "actor": identity.actor,
             },
         )
+
+    def _fetch(
+        self,
+        conn: sa.Connection,
+        statement: str,
+        params: dict[str, object],
+        max_rows: int,
+        timeout_s: float,
+    ) -> tuple[pa.Table, bool]:
+        """Rows in bulk through COPY when every result type allows (see :mod:`.pg_copy`)."""
+        if params:  # COPY cannot bind parameters server-side: the driver path binds them
+            return super()._fetch(conn, statement, params, max_rows, timeout_s)
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        plain = statement.replace("%%", "%")  # rendered for the driver's pyformat escaping
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(f"SELECT * FROM ({plain}) AS jm_rows LIMIT 0")
+            description = cursor.description or ()
+            types = pg_copy.arrow_types(description)
+            if types is None:
+                return super()._fetch(conn, statement, params, max_rows, timeout_s)
+            names = [d[0] for d in description]
+            try:
+                table = pg_copy.read(cursor, plain, max_rows + 1, names, types)
+            except pa.ArrowInvalid:  # a value CSV cannot carry typed ("infinity" dates)
+                return super()._fetch(conn, statement, params, max_rows, timeout_s)
+        except Exception as error:
+            if conn.dialect.is_disconnect(error, dbapi, cursor):  # type: ignore[arg-type]
+                conn.invalidate()
+            raise
+        finally:
+            with contextlib.suppress(Exception):  # closing a cursor on a dead connection fails
+                cursor.close()
+        return table.slice(0, max_rows), table.num_rows > max_rows
 
     def _introspect(self) -> Schema:
         found = self._catalog(INTROSPECT, {"schemas": list(self.config.schemas)})
