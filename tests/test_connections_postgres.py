@@ -372,3 +372,16 @@ def test_results_with_other_types_still_arrive_through_the_driver(conn: Postgres
     with pytest.raises(QueryFailed) as caught:
         conn.execute("SELECT DATE 'infinity' AS forever", {}, ALICE)
     assert caught.value.kind == "data"
+
+
+def test_text_that_would_break_out_of_the_bulk_wrapper_runs_nothing(
+    conn: PostgresConnection,
+) -> None:
+    # The engine only ever gets SQL sqlglot wrote, but should that ever be unbalanced, the
+    # server refuses the wrapped text as more than one statement before anything runs.
+    escape = "SELECT 1 AS a) AS q LIMIT 0; SELECT pg_sleep(3) --"
+    started = time.monotonic()
+    with pytest.raises(QueryFailed) as caught:
+        conn.execute(escape, {}, ALICE)
+    assert caught.value.kind == "syntax"
+    assert time.monotonic() - started < 2

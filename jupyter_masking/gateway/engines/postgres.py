@@ -137,15 +137,18 @@ class PostgresConnection(PooledConnection):
             return super()._fetch(conn, statement, params, max_rows, timeout_s)
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        plain = statement.replace("%%", "%")  # rendered for the driver's pyformat escaping
         cursor = dbapi.cursor()
         try:
-            cursor.execute(f"SELECT * FROM ({plain}) AS jm_rows LIMIT 0")
+            # The bound LIMIT makes the driver use the extended protocol, where the server
+            # takes exactly one statement: the text COPY wraps next is proven to be one query.
+            probe = f"SELECT * FROM ({statement}) AS jm_rows LIMIT %(jm_none)s"
+            cursor.execute(probe, {"jm_none": 0})
             description = cursor.description or ()
             types = pg_copy.arrow_types(description)
             if types is None:
                 return super()._fetch(conn, statement, params, max_rows, timeout_s)
             names = [d[0] for d in description]
+            plain = statement.replace("%%", "%")  # COPY binds nothing: undo pyformat escaping
             try:
                 table = pg_copy.read(cursor, plain, max_rows + 1, names, types)
             except pa.ArrowInvalid:  # a value CSV cannot carry typed ("infinity" dates)
