@@ -86,6 +86,9 @@ def pct(ordered: list[float], q: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+#: Issue 7's goal, for users that think between queries; the closed loop is a stress test.
+GOAL_P99_MS = 250
+
 HEADER = (
     f"{'run':<40} {'reqs':>5} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
     f" {'max ms':>7} {'errors':>6} {'wrong':>6}"
@@ -373,6 +376,11 @@ def load(
         print(stats.row(label))
         for item in (stats.errors + stats.wrong)[:3]:
             print(f"    {item}")
+        if think and stats.latencies_ms:
+            p99 = pct(sorted(stats.latencies_ms), 99)
+            clean = not (stats.errors or stats.wrong)
+            verdict = "met" if p99 < GOAL_P99_MS and clean else "NOT met"
+            print(f"    goal (simulated users: p99 < {GOAL_P99_MS} ms, 0 errors): {verdict}")
 
 
 def faults(hub: harness.Hub, users: dict[str, tuple[str, str]], relay: Relay | None) -> None:

@@ -10,8 +10,8 @@ different settings, so each reader gets its own identical copy. Both capture the
 ``REPEAT`` runs after one warm-up run (connection, schema and profiling caches).
 A plain ``duckdb ... .df()`` fetch is printed as the floor, the gateway's rewritten SQL run
 the same way (what the database's own masking costs, before any gateway work), and the
-gateway's ``query()`` without the magic, to separate the magic's own cost from masking's. A second query leaves
-out the free-text column, whose span masking dominates.
+gateway's ``query()`` without the magic, to separate the magic's own cost from masking's.
+A second query leaves out the free-text column, whose span masking dominates.
 
 Run: python benchmarks/bench_magic.py [rows]     (needs: pip install jupysql duckdb-engine)
 """
