@@ -218,6 +218,28 @@ def write_key(directory: Path) -> Path:
     return path
 
 
+def lab_config(
+    directory: Path, connections: Mapping[str, str | Mapping[str, Any]], **extra: Any
+) -> GatewayConfig:
+    """A gateway configuration with the lab policy and key, its audit store in ``directory``.
+
+    ``connections`` maps names to URLs or to connection settings; the first is the default.
+    """
+    return GatewayConfig.model_validate(
+        {
+            "connections": {
+                name: {"url": spec} if isinstance(spec, str) else dict(spec)
+                for name, spec in connections.items()
+            },
+            "default_connection": next(iter(connections)),
+            "policy": str(lab_policy(directory)),
+            "key_file": str(write_key(directory)),
+            "audit_store": str(directory / "audit.sqlite"),
+            **extra,
+        }
+    )
+
+
 @dataclass
 class Lab:
     """A gateway over every available engine, and raw access to the same data."""
@@ -312,16 +334,7 @@ def open_lab(request: pytest.FixtureRequest, directory: Path) -> Iterator[Lab]:
         drops.append(drop)
         load_demo_into(url)
         urls[engine] = url
-    config = GatewayConfig.model_validate(
-        {
-            "connections": {name: {"url": url} for name, url in urls.items()},
-            "default_connection": "duckdb",
-            "policy": str(lab_policy(directory)),
-            "key_file": str(write_key(directory)),
-            "audit_store": str(directory / "audit.sqlite"),
-        }
-    )
-    gateway = Gateway.from_config(config)
+    gateway = Gateway.from_config(lab_config(directory, urls))  # DuckDB first: the default
     try:
         yield Lab(gateway, urls, missing, directory)
     finally:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_attack_harness import IDENTITIES
-from test_fuzz_harness import FuzzLab, lab_config, load_duckdb, open_fuzz_lab
+from test_attack_harness import IDENTITIES, lab_config
+from test_fuzz_harness import FuzzLab, load_duckdb, open_fuzz_lab
 
 from jupyter_masking.audit.store import open_store
 from jupyter_masking.errors import Refused

@@ -26,12 +26,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_attack_harness import ALICE, lab_policy, write_key
+from test_attack_harness import ALICE, lab_config
 from test_fuzz_harness import fuzz_needles, load_sql
 
 from jupyter_masking.audit import postgres_store
 from jupyter_masking.audit.store import open_store
-from jupyter_masking.config import GatewayConfig
 from jupyter_masking.errors import AuditError, DatabaseError, MaskingError
 from jupyter_masking.gateway.api import QueryRequest
 from jupyter_masking.gateway.pipeline import Gateway
@@ -151,18 +150,8 @@ def setting(pg_schema: Any, tmp_path: Path) -> Iterator[Setting]:
     load_sql(pg_schema.url)
     target = sa.make_url(pg_schema.url)
     proxy = Proxy((target.host or "127.0.0.1", target.port or 5432))
-    config = GatewayConfig.model_validate(
-        {
-            "connections": {
-                "pg": {"url": _via(pg_schema.url, proxy.port), "statement_timeout_s": 3}
-            },
-            "default_connection": "pg",
-            "policy": str(lab_policy(tmp_path)),
-            "key_file": str(write_key(tmp_path)),
-            "audit_store": str(tmp_path / "audit.sqlite"),
-        }
-    )
-    gateway = Gateway.from_config(config)
+    pg = {"url": _via(pg_schema.url, proxy.port), "statement_timeout_s": 3}
+    gateway = Gateway.from_config(lab_config(tmp_path, {"pg": pg}))
     try:
         yield Setting(gateway, proxy, pg_schema.engine, pg_schema.name, tmp_path)
     finally:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_attack_harness import lab_policy, write_key
+from test_attack_harness import lab_config, lab_policy
 from test_fuzz_harness import load_duckdb
 
 from jupyter_masking.client.embedded import EmbeddedClient
-from jupyter_masking.config import GatewayConfig
 from jupyter_masking.errors import Refused
 from jupyter_masking.gateway.api import QueryRequest
 from jupyter_masking.gateway.pipeline import Gateway
@@ -30,16 +29,8 @@ SUPPORT = Identity("sam", ("support",))
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[EmbeddedClient, Path]]:
-    policy = lab_policy(tmp_path)
-    config = GatewayConfig.model_validate(
-        {
-            "connections": {"duckdb": {"url": load_duckdb(tmp_path / "lab.duckdb")}},
-            "default_connection": "duckdb",
-            "policy": str(policy),
-            "key_file": str(write_key(tmp_path)),
-            "audit_store": str(tmp_path / "audit.sqlite"),
-        }
-    )
+    config = lab_config(tmp_path, {"duckdb": load_duckdb(tmp_path / "lab.duckdb")})
+    policy = Path(str(config.policy))  # the file lab_config wrote
     gateway = Gateway.from_config(config)
     gateway.policy.check_interval_s = 0  # look at the file on every query
     client = EmbeddedClient(gateway, SUPPORT)

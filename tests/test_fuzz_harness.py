@@ -39,12 +39,10 @@ from test_attack_harness import (
     IDENTITIES,
     Needles,
     encodings,
-    lab_policy,
+    lab_config,
     planted_values,
-    write_key,
 )
 
-from jupyter_masking.config import GatewayConfig
 from jupyter_masking.demo.build import (
     SA_TYPES,
     TABLES,
@@ -142,20 +140,6 @@ def load_sql(url: str) -> None:
             conn.exec_driver_sql(_view(engine.dialect.name.replace("postgresql", "postgres")))
     finally:
         engine.dispose()
-
-
-def lab_config(directory: Path, urls: dict[str, str], **extra: Any) -> GatewayConfig:
-    """A gateway configuration over ``urls`` with the lab policy, key and audit store."""
-    return GatewayConfig.model_validate(
-        {
-            "connections": {name: {"url": url} for name, url in urls.items()},
-            "default_connection": next(iter(urls)),
-            "policy": str(lab_policy(directory)),
-            "key_file": str(write_key(directory)),
-            "audit_store": str(directory / "audit.sqlite"),
-            **extra,
-        }
-    )
 
 
 @dataclass

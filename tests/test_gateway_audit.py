@@ -18,13 +18,11 @@ from test_attack_harness import (
     ALICE,
     CONTRACTOR,
     Lab,
-    lab_policy,
+    lab_config,
     needles,
     open_lab,
-    write_key,
 )
 
-from jupyter_masking.config import GatewayConfig
 from jupyter_masking.demo.build import build_demo
 from jupyter_masking.errors import AuditError, MaskingError, Refused
 from jupyter_masking.gateway import connections
@@ -48,16 +46,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def gateway(demo: Path, tmp_path: Path) -> Iterator[Gateway]:
     """A DuckDB gateway with its own, empty audit store."""
-    config = GatewayConfig.model_validate(
-        {
-            "connections": {"demo": {"url": f"duckdb:///{demo}"}},
-            "default_connection": "demo",
-            "policy": str(lab_policy(tmp_path)),
-            "key_file": str(write_key(tmp_path)),
-            "audit_store": str(tmp_path / "audit.sqlite"),
-        }
-    )
-    gateway = Gateway.from_config(config)
+    gateway = Gateway.from_config(lab_config(tmp_path, {"demo": f"duckdb:///{demo}"}))
     yield gateway
     gateway.close()
 

@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 import sqlglot
 from sqlglot import exp
-from test_attack_harness import ALICE, CONTRACTOR, SUPPORT, lab_policy, write_key
+from test_attack_harness import ALICE, CONTRACTOR, SUPPORT, lab_config
 
-from jupyter_masking.config import GatewayConfig
 from jupyter_masking.demo.build import build_demo
 from jupyter_masking.errors import Refused
 from jupyter_masking.gateway.api import QueryRequest
@@ -33,16 +32,7 @@ from jupyter_masking.sql.schema import Column, Table
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     directory = tmp_path_factory.mktemp("plan")
     demo = build_demo(directory / "demo.duckdb")
-    config = GatewayConfig.model_validate(
-        {
-            "connections": {"demo": {"url": f"duckdb:///{demo}"}},
-            "default_connection": "demo",
-            "policy": str(lab_policy(directory)),
-            "key_file": str(write_key(directory)),
-            "audit_store": str(directory / "audit.sqlite"),
-        }
-    )
-    gateway = Gateway.from_config(config)
+    gateway = Gateway.from_config(lab_config(directory, {"demo": f"duckdb:///{demo}"}))
     yield gateway
     gateway.close()
 

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_attack_harness import ALICE, CONTRACTOR, SUPPORT, lab_policy, write_key
+from test_attack_harness import ALICE, CONTRACTOR, SUPPORT, lab_config
 
-from jupyter_masking.config import GatewayConfig
 from jupyter_masking.demo.build import build_demo
 from jupyter_masking.errors import Refused
 from jupyter_masking.gateway.api import QueryRequest
@@ -27,16 +26,7 @@ EMAILS = "SELECT id, email FROM customers ORDER BY id LIMIT 20"
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     demo = build_demo(tmp_path / "demo.duckdb")
-    config = GatewayConfig.model_validate(
-        {
-            "connections": {"demo": {"url": f"duckdb:///{demo}"}},
-            "default_connection": "demo",
-            "policy": str(lab_policy(tmp_path)),
-            "key_file": str(write_key(tmp_path)),
-            "audit_store": str(tmp_path / "audit.sqlite"),
-        }
-    )
-    gateway = Gateway.from_config(config)
+    gateway = Gateway.from_config(lab_config(tmp_path, {"demo": f"duckdb:///{demo}"}))
     yield gateway
     gateway.close()
 
