@@ -8,9 +8,11 @@ Where one is unreachable, tests that need it skip with the reason; CI sets
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -100,3 +102,31 @@ def mariadb_database(mariadb_url: str) -> Iterator[Scratch]:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE `{name}`"))
         engine.dispose()
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mounts a tmpfs of a given size (``"512k"``) under ``tmp_path``; skips where that needs root.
+
+    Every mount is taken away after the test.
+    """
+    mounts: list[Path] = []
+
+    def mount(size: str) -> Path:
+        target = tmp_path / f"tmpfs-{len(mounts)}"
+        target.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.skip("cannot mount a tmpfs here (needs root)")
+        mounts.append(target)
+        return target
+
+    try:
+        yield mount
+    finally:
+        for target in mounts:
+            subprocess.run(["umount", "-l", str(target)], check=False)
