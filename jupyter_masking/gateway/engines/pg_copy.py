@@ -69,13 +69,33 @@ def copy_statement(statement: str, limit: int) -> str:
     return f"COPY ({query}) TO STDOUT (FORMAT csv)"
 
 
-def read(
+def fetch(cursor: Any, statement: str, limit: int) -> pa.Table | None:
+    """At most ``limit`` rows of ``statement`` through COPY, or ``None`` for the driver path.
+
+    ``statement`` is rendered for psycopg (``%`` doubled) and binds no parameters.
+    """
+    # The bound LIMIT makes psycopg use the extended protocol, where the server takes exactly
+    # one statement: the text COPY wraps next is proven to be one query.
+    cursor.execute(f"SELECT * FROM ({statement}) AS jm_rows LIMIT %(jm_none)s", {"jm_none": 0})
+    description = cursor.description or ()
+    types = arrow_types(description)
+    if types is None:
+        return None
+    names = [d[0] for d in description]
+    plain = statement.replace("%%", "%")  # COPY binds nothing: undo pyformat escaping
+    try:
+        return _read(cursor, plain, limit, names, types)
+    except pa.ArrowInvalid:  # a value CSV cannot carry typed ("infinity" dates)
+        return None
+
+
+def _read(
     cursor: Any, statement: str, limit: int, names: list[str], types: list[pa.DataType]
 ) -> pa.Table:
-    """Run the COPY on a psycopg cursor and parse its CSV into columns ``names``/``types``.
+    """Run the COPY and parse its CSV into columns ``names`` of ``types``.
 
     Raises:
-        pyarrow.ArrowInvalid: A value the types cannot hold (the caller falls back).
+        pyarrow.ArrowInvalid: A value the types cannot hold.
     """
     buffer = io.BytesIO()
     with cursor.copy(copy_statement(statement, limit)) as copy:

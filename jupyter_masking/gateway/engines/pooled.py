@@ -11,7 +11,7 @@ import contextlib
 import json
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -117,15 +117,8 @@ class PooledConnection(Connection):
         max_rows: int,
         timeout_s: float,
     ) -> tuple[pa.Table, bool]:
-        """Execute on a DBAPI cursor and fetch at most ``max_rows + 1`` rows.
-
-        The DBAPI cursor gives plain tuples (SQLAlchemy ``Row`` objects cost more than the
-        fetch itself); a lost connection is still invalidated so the pool replaces it.
-        """
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        cursor = self._cursor(dbapi)
-        try:
+        """Execute on a :func:`driver_cursor`; fetch at most ``max_rows + 1`` rows."""
+        with driver_cursor(conn, self._cursor) as cursor:
             cursor.execute(statement, params)
             names = [d[0] for d in cursor.description or ()]
             shapes = [self._decimal_shape(d) for d in cursor.description or ()]
@@ -136,13 +129,6 @@ class PooledConnection(Connection):
                 rows.extend(batch)
                 if len(batch) < wanted:
                     break
-        except Exception as error:
-            if conn.dialect.is_disconnect(error, dbapi, cursor):  # type: ignore[arg-type]
-                conn.invalidate()
-            raise
-        finally:
-            with contextlib.suppress(Exception):  # closing a cursor on a dead connection fails
-                cursor.close()
         truncated = len(rows) > max_rows
         return rows_to_arrow(names, rows[:max_rows], shapes), truncated
 
@@ -160,6 +146,27 @@ class PooledConnection(Connection):
     def close(self) -> None:
         """Dispose of the pool."""
         self.engine.dispose()
+
+
+@contextmanager
+def driver_cursor(conn: sa.Connection, make: Callable[[Any], Any]) -> Iterator[Any]:
+    """A DBAPI cursor (``make(dbapi_connection)``) on ``conn``, closed afterwards.
+
+    The DBAPI cursor gives plain tuples (SQLAlchemy ``Row`` objects cost more than the fetch
+    itself); a connection lost while it is used is still invalidated so the pool replaces it.
+    """
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = make(dbapi)
+    try:
+        yield cursor
+    except Exception as error:
+        if conn.dialect.is_disconnect(error, dbapi, cursor):  # type: ignore[arg-type]
+            conn.invalidate()
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # closing a cursor on a dead connection fails
+            cursor.close()
 
 
 def rows_to_arrow(

@@ -16,7 +16,6 @@ each batch fetch is one; a query returning more than one batch may run longer in
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from typing import Any
 
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from jupyter_masking.gateway.dberrors import QueryFailed
 from jupyter_masking.gateway.engines import pg_copy
 from jupyter_masking.gateway.engines.introspect import rows_to_schema
-from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection
+from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection, driver_cursor
 from jupyter_masking.gateway.tagging import application_name
 from jupyter_masking.identity import Identity
 from jupyter_masking.sql.schema import Schema
@@ -133,33 +132,12 @@ class PostgresConnection(PooledConnection):
         timeout_s: float,
     ) -> tuple[pa.Table, bool]:
         """Rows in bulk through COPY when every result type allows (see :mod:`.pg_copy`)."""
-        if params:  # COPY cannot bind parameters server-side: the driver path binds them
+        table = None
+        if not params:  # COPY cannot bind parameters server-side: the driver path binds them
+            with driver_cursor(conn, lambda dbapi: dbapi.cursor()) as cursor:
+                table = pg_copy.fetch(cursor, statement, max_rows + 1)
+        if table is None:
             return super()._fetch(conn, statement, params, max_rows, timeout_s)
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        cursor = dbapi.cursor()
-        try:
-            # The bound LIMIT makes the driver use the extended protocol, where the server
-            # takes exactly one statement: the text COPY wraps next is proven to be one query.
-            probe = f"SELECT * FROM ({statement}) AS jm_rows LIMIT %(jm_none)s"
-            cursor.execute(probe, {"jm_none": 0})
-            description = cursor.description or ()
-            types = pg_copy.arrow_types(description)
-            if types is None:
-                return super()._fetch(conn, statement, params, max_rows, timeout_s)
-            names = [d[0] for d in description]
-            plain = statement.replace("%%", "%")  # COPY binds nothing: undo pyformat escaping
-            try:
-                table = pg_copy.read(cursor, plain, max_rows + 1, names, types)
-            except pa.ArrowInvalid:  # a value CSV cannot carry typed ("infinity" dates)
-                return super()._fetch(conn, statement, params, max_rows, timeout_s)
-        except Exception as error:
-            if conn.dialect.is_disconnect(error, dbapi, cursor):  # type: ignore[arg-type]
-                conn.invalidate()
-            raise
-        finally:
-            with contextlib.suppress(Exception):  # closing a cursor on a dead connection fails
-                cursor.close()
         return table.slice(0, max_rows), table.num_rows > max_rows
 
     def _introspect(self) -> Schema:
