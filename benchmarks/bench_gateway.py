@@ -324,12 +324,12 @@ FLOOR_NOTE = (
 )
 
 
-def masked_sql(gw: Gateway, connection: str, sql: str) -> str:
+def masked_sql(gw: Gateway, connection: str | None, sql: str, identity: Identity = ALICE) -> str:
     """The SQL the gateway runs for ``sql`` (holds subkeys: a benchmark may look at it)."""
     _, source = gw._source(connection)
     analysis = analyze(sql, source.connection.schema())
     return plan_query(
-        analysis, ALICE, catalog=source.catalog, policy=gw.policy.engine, key=gw.key
+        analysis, identity, catalog=source.catalog, policy=gw.policy.engine, key=gw.key
     ).sql
 
 

@@ -35,10 +35,8 @@ import duckdb
 import pandas as pd
 import yaml
 from _frame import build_frame
+from bench_gateway import masked_sql
 from IPython.core.interactiveshell import InteractiveShell
-
-from jupyter_masking.gateway.plan import plan_query
-from jupyter_masking.sql.analyze import analyze
 
 REPEAT = 3
 TABLE = "customer_orders"
@@ -55,20 +53,6 @@ def timed(ip: InteractiveShell, cell: str) -> tuple[float, Any]:
     if result.error_in_exec is not None or result.error_before_exec is not None:
         raise RuntimeError(f"cell failed: {result.error_in_exec or result.error_before_exec}")
     return elapsed, result.result
-
-
-def rewritten(client: Any, sql: str) -> str:
-    """The masked SQL the gateway runs for ``sql`` (holds subkeys: a benchmark may look)."""
-    gateway = client.gateway
-    _, source = gateway._source(None)
-    analysis = analyze(sql, source.connection.schema())
-    return plan_query(
-        analysis,
-        client.identity,
-        catalog=source.catalog,
-        policy=gateway.policy.engine,
-        key=gateway.key,
-    ).sql
 
 
 def main() -> None:
@@ -123,10 +107,10 @@ def main() -> None:
         # each run: the floor, JupySQL, the gateway alone, the magic; interleaved so that the
         # machine's load drifts over all of them alike. Results are captured (``df <<``): no
         # display in any timing.
-        masked_sql = rewritten(client, query)
+        rewritten = masked_sql(client.gateway, None, query, client.identity)
         runs: dict[str, Callable[[], object]] = {
             "duckdb .df() (floor, no magic)": lambda q=query: floor_con.execute(q).df(),
-            "masked SQL alone, duckdb .df()": lambda q=masked_sql: floor_con.execute(q).df(),
+            "masked SQL alone, duckdb .df()": lambda q=rewritten: floor_con.execute(q).df(),
             "JupySQL %%sql (autopandas)": lambda q=query: timed(ip, f"%%sql df <<\n{q}"),
             "gateway query() (no magic)": lambda q=query: client.query(QueryRequest(sql=q)),
             "%%masked_sql (masked+audited)": lambda q=query: timed(ip, f"%%masked_sql df <<\n{q}"),
