@@ -11,15 +11,17 @@ from collections.abc import Iterator
 from typing import cast
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlglot
 from sqlglot import exp
 from test_attack_harness import ALICE, CONTRACTOR, SUPPORT, lab_config
 
+from jupyter_masking.audit.event import OutputLineage
 from jupyter_masking.demo.build import build_demo
 from jupyter_masking.errors import Refused
 from jupyter_masking.gateway.api import QueryRequest
-from jupyter_masking.gateway.pipeline import Gateway
+from jupyter_masking.gateway.pipeline import Gateway, _frame
 from jupyter_masking.gateway.plan import Plan, plan_query
 from jupyter_masking.gateway.scan import _is_text
 from jupyter_masking.identity import Identity
@@ -135,3 +137,13 @@ def test_the_trimmed_masked_sql_runs_on_the_engine(gateway: Gateway) -> None:
     result = gateway.query(QueryRequest(sql=sql), ALICE)
     assert len(result.frame) == 3
     assert [o.name for o in result.masked] == ["email"]
+
+
+def test_results_with_repeated_column_names_keep_each_column_as_it_came() -> None:
+    # pyarrow gives every column of a repeated name the first one's conversion ('1', '2')
+    table = pa.table({"a": [1, 2], "b": ["x", "y"]}).rename_columns(["n", "n"])
+    outputs = (OutputLineage(name="n", sources=[]), OutputLineage(name="n", sources=[]))
+    frame = _frame(table, outputs, "demo")
+    assert list(frame.columns) == ["n", "n"]
+    assert frame.iloc[:, 0].tolist() == [1, 2]
+    assert frame.iloc[:, 1].tolist() == ["x", "y"]

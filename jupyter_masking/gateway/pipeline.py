@@ -353,18 +353,17 @@ def _bind(
 
 
 def _frame(table: Any, outputs: tuple[OutputLineage, ...], connection: str) -> pd.DataFrame:
-    names = [o.name for o in outputs]
-    # Renaming in Arrow is cheaper, but pyarrow converts duplicate names wrongly.
-    arrow_names = table.num_columns == len(names) and len(set(names)) == len(names)
-    if arrow_names:
-        table = table.rename_columns(names)
+    names = [o.name for o in outputs] if table.num_columns == len(outputs) else table.column_names
+    unique = len(set(names)) == len(names)
+    # Names are set in Arrow (cheaper), except repeated ones: pyarrow converts those wrongly.
+    table = table.rename_columns(names if unique else [f"c{i}" for i in range(len(names))])
     try:
         # one block per column: no consolidating copy of wide results
         frame = cast(pd.DataFrame, table.to_pandas(split_blocks=True))
     except (ValueError, OverflowError, pa.ArrowException):
         # a value pandas cannot hold (DuckDB's infinite dates); the message quotes it
         raise QueryFailed("data", connection=connection) from None
-    if not arrow_names and len(frame.columns) == len(names):
+    if not unique:
         frame.columns = pd.Index(names)
     return frame
 
