@@ -72,7 +72,7 @@ class Catalog:
 
     def columns(self, table: Table, tagged: Tagger) -> dict[str, ColumnInfo]:
         """The class of every column of ``table``; ``tagged`` gives the policy's explicit tags."""
-        profile = self._profile(table)
+        _, profile = self._profile(table)
         result: dict[str, ColumnInfo] = {}
         for column in table.columns:
             path = self.path(table, column.name)
@@ -88,17 +88,15 @@ class Catalog:
 
         Anything derived from :meth:`columns` stays valid while these stamps do not change.
         """
-        return tuple(self._profile_entry(table)[0] for table in tables)
+        return tuple(self._profile(table)[0] for table in tables)
 
     def invalidate(self) -> None:
         """Forget every cached profile (after a schema change or policy reload)."""
         with self._lock:
             self._profiles.clear()
 
-    def _profile(self, table: Table) -> dict[str, ColumnInfo]:
-        return self._profile_entry(table)[1]
-
-    def _profile_entry(self, table: Table) -> tuple[float, dict[str, ColumnInfo]]:
+    def _profile(self, table: Table) -> tuple[float, dict[str, ColumnInfo]]:
+        """When ``table``'s content profile was taken, and the profile (re-taken when expired)."""
         now = time.monotonic()
         with self._lock:
             cached = self._profiles.get(table.path)
