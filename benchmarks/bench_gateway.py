@@ -332,13 +332,18 @@ FLOOR_NOTE = (
 )
 
 
-def masked_sql(gw: Gateway, connection: str | None, sql: str, identity: Identity = ALICE) -> str:
-    """The SQL the gateway runs for ``sql`` (holds subkeys: a benchmark may look at it)."""
+def masked_plan(gw: Gateway, connection: str | None, sql: str, identity: Identity = ALICE) -> Plan:
+    """The gateway's plan for ``sql``: the SQL it runs and the settings that SQL reads."""
     _, source = gw._source(connection)
     analysis = analyze(sql, source.connection.schema())
     return plan_query(
         analysis, identity, catalog=source.catalog, policy=gw.policy.engine, key=gw.key
-    ).sql
+    )
+
+
+def masked_sql(gw: Gateway, connection: str | None, sql: str, identity: Identity = ALICE) -> str:
+    """The SQL the gateway runs for ``sql`` (holds subkeys: a benchmark may look at it)."""
+    return masked_plan(gw, connection, sql, identity).sql
 
 
 # --- the benchmarks --------------------------------------------------------------------------
@@ -463,11 +468,14 @@ def bench_postgres(gw: Gateway, url: str, fetch: int, repeat: int) -> None:
     def run_gateway() -> pd.DataFrame:
         return gw.query(QueryRequest(sql=sql, connection="postgres"), ALICE).frame
 
-    masked = masked_sql(gw, "postgres", sql)
+    masked = masked_plan(gw, "postgres", sql)
 
     def run_masked() -> pd.DataFrame:
-        with engine.connect() as conn:
-            return pd.read_sql(masked, conn)
+        with engine.connect() as conn:  # one transaction: the settings the SQL reads hold
+            for name, value in masked.settings.items():
+                setting = {"n": name, "v": value}
+                conn.exec_driver_sql("SELECT set_config(%(n)s, %(v)s, true)", setting)
+            return pd.read_sql(masked.sql, conn)
 
     assert len(run_gateway()) == len(run_raw()) == len(run_masked()) == fetch
     print(f"\n3. PostgreSQL, median wall ms of {repeat} runs (raw: pandas.read_sql)")

@@ -155,6 +155,7 @@ class Connection(ABC):
         *,
         max_rows: int | None = None,
         timeout_s: float | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> QueryResult:
         """Run one generated read-only statement with bound ``params`` as ``identity``.
 
@@ -165,6 +166,8 @@ class Connection(ABC):
             identity: Who asks; tagged onto the query.
             max_rows: Row cap for this call, at most ``config.max_rows``.
             timeout_s: Timeout for this call, at most ``config.statement_timeout_s``.
+            settings: Transaction settings the SQL reads (PostgreSQL: a plan's subkeys), set
+                with bound values before it runs; other engines never get any.
 
         Raises:
             QueryFailed: The database failed or refused (timeout, lost connection, write ...).
@@ -174,7 +177,9 @@ class Connection(ABC):
         tagged = tag_sql(sql, identity)
         started = time.perf_counter()
         table, truncated = self._guard(
-            lambda: self._run(tagged, dict(params), identity, max(rows, 0), timeout)
+            lambda: self._run(
+                tagged, dict(params), identity, max(rows, 0), timeout, dict(settings or {})
+            )
         )
         return QueryResult(table, truncated, (time.perf_counter() - started) * 1000)
 
@@ -224,8 +229,12 @@ class Connection(ABC):
         identity: Identity,
         max_rows: int,
         timeout_s: float,
+        settings: dict[str, str],
     ) -> tuple[pa.Table, bool]:
-        """Run ``sql`` read-only; return the first ``max_rows`` rows and whether there were more."""
+        """Run ``sql`` read-only; return the first ``max_rows`` rows and whether there were more.
+
+        ``settings`` are transaction settings to set first (see :meth:`execute`).
+        """
 
     @abstractmethod
     def _introspect(self) -> Schema:

@@ -123,7 +123,11 @@ class Gateway:
                 analysis, who, catalog=source.catalog, policy=policy, key=self.key
             )
             result = source.connection.execute(
-                plan.sql, params, who, max_rows=request.max_rows or self.config.max_rows
+                plan.sql,
+                params,
+                who,
+                max_rows=request.max_rows or self.config.max_rows,
+                settings=plan.settings,
             )
             frame = _frame(result.table, plan.outputs, name)
             frame, outputs = scan_result(

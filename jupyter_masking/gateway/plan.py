@@ -3,7 +3,8 @@
 The plan is everything the gateway decides before touching data: which physical columns
 are read, what class each holds, what the policy says for this identity, and the SQL
 that masks them inside the database. ``--explain`` shows a plan; ``query`` runs one.
-The rewritten SQL carries per-class subkeys: it is executed, never shown or logged.
+The rewritten SQL carries per-class subkeys (on PostgreSQL it reads them from transaction
+settings instead, whose values the plan carries): it is executed, never shown or logged.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jupyter_masking.detect import DETECTORS, SQL_SPAN_PATTERNS
 from jupyter_masking.errors import Refused
 from jupyter_masking.identity import Identity
 from jupyter_masking.mask import MaskingKey, SqlContext, build, span_mask_sql
+from jupyter_masking.mask.keys import subkey_setting
 from jupyter_masking.policy import Decision, PolicyEngine
 from jupyter_masking.sql.analyze import Analysis
 from jupyter_masking.sql.lineage import OutputColumn, SourceColumn, table_of
@@ -74,6 +76,8 @@ class Plan:
         present: Output name → data class, for outputs that carry pseudonym tokens unchanged.
         free_text: Output name → whether it passes :attr:`ColumnPlan.scan_only` free text
             unchanged (the scan masks it) or derives from it (text derived so is refused).
+        settings: Transaction setting → subkey, for the settings :attr:`sql` reads its
+            subkeys from (PostgreSQL); the connection sets them with bound values.
     """
 
     analysis: Analysis
@@ -83,6 +87,7 @@ class Plan:
     present: Mapping[str, str] = field(default_factory=dict)
     free_text: Mapping[str, bool] = field(default_factory=dict)
     denied: tuple[Refused, ...] = ()
+    settings: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def plan_query(
@@ -148,7 +153,24 @@ def plan_query(
         if any(columns[s].scan_only for s in out.sources if s in columns)
     }
     text = rewritten.sql(analysis.dialect, copy=False)  # our own copy, not used again
-    return Plan(analysis, columns, text, outputs, present, free_text, tuple(denied))
+    return Plan(
+        analysis,
+        columns,
+        text,
+        outputs,
+        present,
+        free_text,
+        tuple(denied),
+        _settings(text, columns, key),
+    )
+
+
+def _settings(
+    sql: str, columns: Mapping[SourceColumn, ColumnPlan], key: MaskingKey
+) -> dict[str, str]:
+    """The subkey settings ``sql`` reads (none where the engine writes subkeys literally)."""
+    subkeys = (key.subkey(p.info.data_class) for p in columns.values() if p.info.data_class)
+    return {name: sub for sub in subkeys if (name := subkey_setting(sub)) in sql}
 
 
 class PlanCache:

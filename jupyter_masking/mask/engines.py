@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from jupyter_masking.mask.keys import subkey_setting
 from jupyter_masking.mask.kinds import Kind
 
 Builder1 = Callable[[exp.Expression], exp.Expression]
@@ -152,6 +153,10 @@ class Engine:
             engines whose parser limits nesting (SQLite); ``None`` nests ``regexp_replace_all``.
         regexp_contains: (text, pattern) → whether the pattern matches anywhere (NULL for NULL),
             used to skip the replacement passes of rows without a match; ``None``: never skip.
+        subkey: subkey → the SQL that yields it: a string literal, or (PostgreSQL) a read of
+            the transaction setting :func:`~jupyter_masking.mask.keys.subkey_setting` names,
+            which the connection sets with a bound value. PostgreSQL writes the text of a
+            failing statement to its log by default, and any user can make a query fail.
     """
 
     dialect: str
@@ -164,6 +169,12 @@ class Engine:
     verified: bool = True
     replace_many: Callable[[exp.Expression, list[tuple[str, str]]], exp.Expression] | None = None
     regexp_contains: Callable[[exp.Expression, str], exp.Expression] | None = None
+    subkey: Callable[[str], exp.Expression] = exp.Literal.string
+
+
+def _setting(subkey: str) -> exp.Expression:
+    # a scalar subquery runs once per query (an init plan), not once per row
+    return exp.Subquery(this=exp.select(_fn("CURRENT_SETTING", subkey_setting(subkey))))
 
 
 def _repeat(text: exp.Expression, count: exp.Expression) -> exp.Expression:
@@ -203,6 +214,7 @@ ENGINES: dict[str, Engine] = {
         ),
         add_days=_date_add,
         regexp_contains=lambda v, p: _regexp_like(v, _postgres_regex(p)),
+        subkey=_setting,
     ),
     "mysql": Engine(
         dialect="mysql",

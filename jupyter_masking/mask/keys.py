@@ -1,6 +1,7 @@
 """The pseudonym key: one master secret, and per-class subkeys derived from it.
 
-Only subkeys ever appear in SQL (as string literals); the master never leaves the
+Only subkeys ever reach the database (as string literals, or on PostgreSQL as bound
+values of the transaction settings :func:`subkey_setting` names); the master never leaves the
 process and is never shown by ``repr``, ``str`` or an error message. Rotating the
 master changes every subkey, hence every pseudonym, hash and date shift.
 
@@ -30,6 +31,7 @@ from jupyter_masking.errors import ConfigError
 ENV_VAR = "JUPYTER_MASKING_KEY"
 MIN_BYTES = 32
 SUBKEY_PREFIX = "jupyter-masking/v1/"
+SETTING_PREFIX = "jupyter_masking.k_"
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -132,3 +134,14 @@ class MaskingKey:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("MaskingKey cannot be pickled; pass the key source, not the key")
+
+
+def subkey_setting(subkey: str) -> str:
+    """The transaction setting that carries ``subkey`` where SQL reads it from one.
+
+    Named after a digest of the subkey, which tells nothing about the subkey itself.
+
+    >>> subkey_setting("0" * 64)
+    'jupyter_masking.k_60e05bd1b195af2f'
+    """
+    return SETTING_PREFIX + hashlib.sha256(subkey.encode("utf-8")).hexdigest()[:16]

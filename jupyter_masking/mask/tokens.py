@@ -107,9 +107,12 @@ def take_strings(uniques: list[str] | pa.Array, codes: np.ndarray, index: pd.Ind
 def token_sql(
     column: exp.Expression, subkey: str, engine: Engine, kind: Kind | None
 ) -> exp.Expression:
-    """The token as SQL: ``CASE WHEN c IS NULL THEN NULL ELSE digest(subkey || text(c)) END``."""
+    """The token as SQL: ``CASE WHEN c IS NULL THEN NULL ELSE digest(subkey || text(c)) END``.
+
+    How the subkey is written depends on the engine (see ``Engine.subkey``).
+    """
     text = engine.canonical_text(column.copy(), kind)
-    digest = engine.digest(concat(exp.Literal.string(subkey), text))
+    digest = engine.digest(concat(engine.subkey(subkey), text))
     return (
         exp.case().when(exp.Is(this=column.copy(), expression=exp.null()), exp.null()).else_(digest)
     )

@@ -127,6 +127,7 @@ class DuckDBConnection(Connection):
         identity: Identity,
         max_rows: int,
         timeout_s: float,
+        settings: dict[str, str],  # DuckDB SQL writes its subkeys literally: none come
     ) -> tuple[pa.Table, bool]:
         statement = render(sql, params, self.dialect, "dollar")
         cursor = self._db.cursor()

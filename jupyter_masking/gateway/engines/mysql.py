@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from jupyter_masking.errors import ConfigError
 from jupyter_masking.gateway.dberrors import QueryFailed
 from jupyter_masking.gateway.engines.introspect import rows_to_schema
-from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection
-from jupyter_masking.identity import Identity
+from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection, Transaction
 from jupyter_masking.sql.schema import Schema
 
 LOCK_SHARE = 0.9
@@ -93,9 +92,7 @@ class MySQLConnection(PooledConnection):
             cursor.execute("SET SESSION tx_read_only = 1")
         super()._on_connect(dbapi_connection, record)
 
-    def _begin(
-        self, conn: sa.Connection, identity: Identity, max_rows: int, timeout_s: float
-    ) -> None:
+    def _begin(self, conn: sa.Connection, tx: Transaction) -> None:
         if not getattr(conn.dialect, "is_mariadb", False):
             raise ConfigError(
                 f"connection '{self.name}': only MariaDB servers are supported",

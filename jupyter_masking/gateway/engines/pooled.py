@@ -13,6 +13,7 @@ import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -25,6 +26,24 @@ from jupyter_masking.identity import Identity
 
 POOL = {"pool_size": 3, "max_overflow": 2, "pool_pre_ping": True, "pool_recycle": 1800}
 _FETCH_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """What one query's read-only transaction carries.
+
+    Attributes:
+        identity: Who asks (tagged onto the transaction).
+        max_rows: The row cap.
+        timeout_s: The statement timeout.
+        settings: Transaction settings the query reads; only engines whose SQL reads any
+            (PostgreSQL: the plan's subkeys) are given some.
+    """
+
+    identity: Identity
+    max_rows: int
+    timeout_s: float
+    settings: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class PooledConnection(Connection):
@@ -42,10 +61,8 @@ class PooledConnection(Connection):
         """The SQLAlchemy engine (pool settings, driver arguments)."""
 
     @abstractmethod
-    def _begin(
-        self, conn: sa.Connection, identity: Identity, max_rows: int, timeout_s: float
-    ) -> None:
-        """Start the read-only transaction and attach identity, timeout and row cap."""
+    def _begin(self, conn: sa.Connection, tx: Transaction) -> None:
+        """Start the read-only transaction ``tx`` describes (identity, timeout, row cap)."""
 
     def _connect(self) -> sa.Connection:
         """A pooled connection; failing here means the server is unreachable or refused us."""
@@ -79,13 +96,11 @@ class PooledConnection(Connection):
         pass
 
     @contextmanager
-    def _session(
-        self, identity: Identity, max_rows: int, timeout_s: float
-    ) -> Iterator[sa.Connection]:
+    def _session(self, tx: Transaction) -> Iterator[sa.Connection]:
         """A pooled connection in a read-only, tagged transaction, rolled back on exit."""
         with self._connect() as conn:
             self._apply_hooks(conn.connection.dbapi_connection, conn.connection.info)
-            self._begin(conn, identity, max_rows, timeout_s)
+            self._begin(conn, tx)
             try:
                 yield conn
             finally:
@@ -99,14 +114,15 @@ class PooledConnection(Connection):
         identity: Identity,
         max_rows: int,
         timeout_s: float,
+        settings: dict[str, str],
     ) -> tuple[pa.Table, bool]:
         statement = render(sql, params, self.dialect, self.param_style)
-        with self._session(identity, max_rows, timeout_s) as conn:
+        with self._session(Transaction(identity, max_rows, timeout_s, settings)) as conn:
             return self._fetch(conn, statement, params, max_rows, timeout_s)
 
     def _catalog(self, sql: str, params: dict[str, object]) -> list[Any]:
         """Rows of one catalog query, run like any other query (read-only, with a timeout)."""
-        with self._session(SYSTEM, 0, self.config.statement_timeout_s) as conn:
+        with self._session(Transaction(SYSTEM, 0, self.config.statement_timeout_s)) as conn:
             return list(conn.exec_driver_sql(sql, params).fetchall())
 
     def _fetch(

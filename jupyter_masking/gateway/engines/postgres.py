@@ -5,7 +5,9 @@ transaction starts with one statement of ``set_config(..., true)`` calls (the
 ``SET LOCAL`` form, with bound values): ``transaction_read_only``, ``statement_timeout``,
 ``lock_timeout``, ``application_name = 'jupyter-masking:<user>'`` and
 ``jupyter_masking.user`` / ``.groups`` / ``.actor``, so row-level security policies can
-use ``current_setting('jupyter_masking.user', true)``. Results stream through a
+use ``current_setting('jupyter_masking.user', true)``, and the subkeys the masked SQL reads
+(``jupyter_masking.k_...``): PostgreSQL logs the text of a failing statement by default, so
+key material must not be part of it. Results stream through a
 server-side cursor, so the row cap bounds memory, or, when every result column has a
 plain type and no parameter is bound, in bulk through ``COPY ... TO STDOUT``
 (:mod:`.pg_copy`), several times faster for large results.
@@ -25,9 +27,13 @@ import sqlalchemy as sa
 from jupyter_masking.gateway.dberrors import QueryFailed
 from jupyter_masking.gateway.engines import pg_copy
 from jupyter_masking.gateway.engines.introspect import rows_to_schema
-from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection, driver_cursor
+from jupyter_masking.gateway.engines.pooled import (
+    POOL,
+    PooledConnection,
+    Transaction,
+    driver_cursor,
+)
 from jupyter_masking.gateway.tagging import application_name
-from jupyter_masking.identity import Identity
 from jupyter_masking.sql.schema import Schema
 
 LOCK_SHARE = 0.9  # of the statement timeout a lock wait may take before it is reported as one
@@ -108,20 +114,21 @@ class PostgresConnection(PooledConnection):
         # server-side: rows stream in batches, so the row cap also bounds memory
         return dbapi_connection.cursor(name=f"jm_{uuid.uuid4().hex[:12]}")
 
-    def _begin(
-        self, conn: sa.Connection, identity: Identity, max_rows: int, timeout_s: float
-    ) -> None:
-        conn.exec_driver_sql(
-            BEGIN,
-            {
-                "timeout_ms": str(max(1, round(timeout_s * 1000))),
-                "lock_ms": str(max(1, round(timeout_s * 1000 * LOCK_SHARE))),
-                "app": application_name(identity),
-                "user": identity.user,
-                "groups": ",".join(identity.groups),
-                "actor": identity.actor,
-            },
-        )
+    def _begin(self, conn: sa.Connection, tx: Transaction) -> None:
+        values: dict[str, str] = {
+            "timeout_ms": str(max(1, round(tx.timeout_s * 1000))),
+            "lock_ms": str(max(1, round(tx.timeout_s * 1000 * LOCK_SHARE))),
+            "app": application_name(tx.identity),
+            "user": tx.identity.user,
+            "groups": ",".join(tx.identity.groups),
+            "actor": tx.identity.actor,
+        }
+        # subkeys travel as bound values, never in statement text the server may log
+        extra = []
+        for i, (name, value) in enumerate(tx.settings.items()):
+            values[f"jm_name{i}"], values[f"jm_value{i}"] = name, value
+            extra.append(f",\n  set_config(%(jm_name{i})s, %(jm_value{i})s, true)")
+        conn.exec_driver_sql(BEGIN + "".join(extra), values)
 
     def _fetch(
         self,

@@ -186,6 +186,7 @@ class SparkConnection(Connection):
         identity: Identity,
         max_rows: int,
         timeout_s: float,
+        settings: dict[str, str],  # Spark SQL writes its subkeys literally: none come
     ) -> tuple[pa.Table, bool]:
         spark = self.session()
         check_statement(sql, spark if self.is_local else None)

@@ -20,8 +20,7 @@ import sqlalchemy as sa
 from jupyter_masking.errors import ConfigError
 from jupyter_masking.gateway.dberrors import QueryFailed
 from jupyter_masking.gateway.engines.introspect import rows_to_schema
-from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection
-from jupyter_masking.identity import Identity
+from jupyter_masking.gateway.engines.pooled import POOL, PooledConnection, Transaction
 from jupyter_masking.sql.schema import Schema
 
 #: pragmas that read about a table (they take its name) and settings that may be read (no value)
@@ -112,10 +111,8 @@ class SQLiteConnection(PooledConnection):
 
         return sa.create_engine("sqlite://", creator=connect, poolclass=sa.QueuePool, **POOL)
 
-    def _begin(
-        self, conn: sa.Connection, identity: Identity, max_rows: int, timeout_s: float
-    ) -> None:
-        deadline = time.monotonic() + timeout_s
+    def _begin(self, conn: sa.Connection, tx: Transaction) -> None:
+        deadline = time.monotonic() + tx.timeout_s
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         dbapi.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
