@@ -101,19 +101,14 @@ class MySQLConnection(PooledConnection):
         conn.exec_driver_sql("START TRANSACTION READ ONLY")
 
     def _fetch(
-        self,
-        conn: sa.Connection,
-        statement: str,
-        params: dict[str, object],
-        max_rows: int,
-        timeout_s: float,
+        self, conn: sa.Connection, statement: str, params: dict[str, object], tx: Transaction
     ) -> tuple[pa.Table, bool]:
         limits = {
-            "_jm_timeout": timeout_s,
-            "_jm_lock": max(1, math.floor(timeout_s * LOCK_SHARE)),
-            "_jm_limit": max_rows + 1,
+            "_jm_timeout": tx.timeout_s,
+            "_jm_lock": max(1, math.floor(tx.timeout_s * LOCK_SHARE)),
+            "_jm_limit": tx.max_rows + 1,
         }
-        return super()._fetch(conn, LIMITS + statement, {**params, **limits}, max_rows, timeout_s)
+        return super()._fetch(conn, LIMITS + statement, {**params, **limits}, tx)
 
     def _decimal_shape(self, description: Sequence[Any]) -> tuple[int, int] | None:
         # PyMySQL reports the display length: digits, plus sign, plus point when scale > 0

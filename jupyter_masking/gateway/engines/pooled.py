@@ -117,8 +117,9 @@ class PooledConnection(Connection):
         settings: dict[str, str],
     ) -> tuple[pa.Table, bool]:
         statement = render(sql, params, self.dialect, self.param_style)
-        with self._session(Transaction(identity, max_rows, timeout_s, settings)) as conn:
-            return self._fetch(conn, statement, params, max_rows, timeout_s)
+        tx = Transaction(identity, max_rows, timeout_s, settings)
+        with self._session(tx) as conn:
+            return self._fetch(conn, statement, params, tx)
 
     def _catalog(self, sql: str, params: dict[str, object]) -> list[Any]:
         """Rows of one catalog query, run like any other query (read-only, with a timeout)."""
@@ -126,14 +127,10 @@ class PooledConnection(Connection):
             return list(conn.exec_driver_sql(sql, params).fetchall())
 
     def _fetch(
-        self,
-        conn: sa.Connection,
-        statement: str,
-        params: dict[str, object],
-        max_rows: int,
-        timeout_s: float,
+        self, conn: sa.Connection, statement: str, params: dict[str, object], tx: Transaction
     ) -> tuple[pa.Table, bool]:
-        """Execute on a :func:`driver_cursor`; fetch at most ``max_rows + 1`` rows."""
+        """Execute on a :func:`driver_cursor`; fetch at most ``tx.max_rows + 1`` rows."""
+        max_rows = tx.max_rows
         with driver_cursor(conn, self._cursor) as cursor:
             cursor.execute(statement, params)
             names = [d[0] for d in cursor.description or ()]

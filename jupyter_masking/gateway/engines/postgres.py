@@ -131,21 +131,16 @@ class PostgresConnection(PooledConnection):
         conn.exec_driver_sql(BEGIN + "".join(extra), values)
 
     def _fetch(
-        self,
-        conn: sa.Connection,
-        statement: str,
-        params: dict[str, object],
-        max_rows: int,
-        timeout_s: float,
+        self, conn: sa.Connection, statement: str, params: dict[str, object], tx: Transaction
     ) -> tuple[pa.Table, bool]:
         """Rows in bulk through COPY when every result type allows (see :mod:`.pg_copy`)."""
         table = None
         if not params:  # COPY cannot bind parameters server-side: the driver path binds them
             with driver_cursor(conn, lambda dbapi: dbapi.cursor()) as cursor:
-                table = pg_copy.fetch(cursor, statement, max_rows + 1)
+                table = pg_copy.fetch(cursor, statement, tx.max_rows + 1)
         if table is None:
-            return super()._fetch(conn, statement, params, max_rows, timeout_s)
-        return table.slice(0, max_rows), table.num_rows > max_rows
+            return super()._fetch(conn, statement, params, tx)
+        return table.slice(0, tx.max_rows), table.num_rows > tx.max_rows
 
     def _introspect(self) -> Schema:
         found = self._catalog(INTROSPECT, {"schemas": list(self.config.schemas)})
